@@ -1,0 +1,358 @@
+//! Layered project configuration: built-in defaults, then `raymundo.toml`, then `RAYMUNDO_*`
+//! environment variables. Validated once, with errors that name the file and the field.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Name of the configuration file at a project's root.
+pub const CONFIG_FILE: &str = "raymundo.toml";
+
+/// A configuration problem, naming where it was found.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has a wrong or unknown field.
+    #[error("invalid {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong, with line and column.
+        message: String,
+    },
+    /// A value is out of its allowed range.
+    #[error("invalid setting {field}: {message}")]
+    Invalid {
+        /// The dotted field name, e.g. `chunking.max_tokens`.
+        field: String,
+        /// What was expected.
+        message: String,
+    },
+}
+
+/// Which embedding model a project uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ModelChoice {
+    /// Pick by the documents' language at build time (Spanish and other: e5; English: MiniLM).
+    #[default]
+    #[serde(rename = "auto")]
+    Auto,
+    /// `intfloat/multilingual-e5-small` (384-d, multilingual).
+    #[serde(rename = "multilingual-e5-small")]
+    MultilingualE5Small,
+    /// `sentence-transformers/all-MiniLM-L6-v2` (384-d, English).
+    #[serde(rename = "all-MiniLM-L6-v2")]
+    AllMiniLmL6V2,
+}
+
+impl ModelChoice {
+    /// Parses the names accepted in `raymundo.toml` and on the command line.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Self::Auto),
+            "multilingual-e5-small" | "e5" | "e5-small" | "intfloat/multilingual-e5-small" => {
+                Some(Self::MultilingualE5Small)
+            }
+            "all-minilm-l6-v2" | "minilm" | "sentence-transformers/all-minilm-l6-v2" => {
+                Some(Self::AllMiniLmL6V2)
+            }
+            _ => None,
+        }
+    }
+
+    /// The canonical name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::MultilingualE5Small => "multilingual-e5-small",
+            Self::AllMiniLmL6V2 => "all-MiniLM-L6-v2",
+        }
+    }
+}
+
+/// Embedding settings (`[embedding]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbeddingConfig {
+    /// Model to use; `auto` picks by the documents' language.
+    pub model: ModelChoice,
+    /// Texts per forward pass.
+    pub batch_size: usize,
+    /// Threads for the model (0: one per physical core).
+    pub threads: usize,
+}
+
+impl Default for EmbeddingConfig {
+    fn default() -> Self {
+        Self {
+            model: ModelChoice::Auto,
+            batch_size: 16,
+            threads: 0,
+        }
+    }
+}
+
+/// Chunking settings (`[chunking]`), in the embedding model's tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChunkingConfig {
+    /// Chunks shorter than this are merged with their neighbours when possible.
+    pub min_tokens: usize,
+    /// Hard upper bound of a chunk (also capped by the model's maximum input).
+    pub max_tokens: usize,
+    /// Tokens repeated from the end of one chunk at the start of the next when a section is split.
+    pub overlap_tokens: usize,
+}
+
+impl Default for ChunkingConfig {
+    fn default() -> Self {
+        Self {
+            min_tokens: 200,
+            max_tokens: 500,
+            overlap_tokens: 40,
+        }
+    }
+}
+
+/// Retrieval settings (`[retrieval]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetrievalConfig {
+    /// Passages retrieved for an answer.
+    pub top_k: usize,
+    /// A question whose best passage scores below this is out of scope. `None`: the model's
+    /// calibrated default.
+    pub min_score: Option<f32>,
+}
+
+impl Default for RetrievalConfig {
+    fn default() -> Self {
+        Self {
+            top_k: 4,
+            min_score: None,
+        }
+    }
+}
+
+/// Answer settings (`[answer]`); user-facing text is Spanish by default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnswerConfig {
+    /// Reply when the question is out of scope.
+    pub out_of_scope: String,
+    /// Heading printed before the list of sources.
+    pub sources_heading: String,
+    /// Sentences in an extractive answer.
+    pub max_sentences: usize,
+}
+
+impl Default for AnswerConfig {
+    fn default() -> Self {
+        Self {
+            out_of_scope: "Lo siento, no tengo esa información en los documentos de la empresa. \
+                           ¿Quieres que te comunique con una persona del equipo?"
+                .to_string(),
+            sources_heading: "Fuentes".to_string(),
+            max_sentences: 3,
+        }
+    }
+}
+
+/// Paths of a project (`[paths]`), relative to the project root.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PathsConfig {
+    /// The company's documents.
+    pub docs: PathBuf,
+    /// Built index artifacts.
+    pub index: PathBuf,
+}
+
+impl Default for PathsConfig {
+    fn default() -> Self {
+        Self {
+            docs: "data/docs".into(),
+            index: "data/index".into(),
+        }
+    }
+}
+
+/// A project's configuration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Embedding model settings.
+    pub embedding: EmbeddingConfig,
+    /// Chunk sizes.
+    pub chunking: ChunkingConfig,
+    /// Retrieval settings.
+    pub retrieval: RetrievalConfig,
+    /// Answer texts and sizes.
+    pub answer: AnswerConfig,
+    /// Where documents and the index live.
+    pub paths: PathsConfig,
+    /// Project root (not read from the file; set by [`Config::load`]).
+    #[serde(skip)]
+    pub root: PathBuf,
+}
+
+impl Config {
+    /// Loads `raymundo.toml` from `root` (defaults if absent), then applies `RAYMUNDO_*`
+    /// environment overrides, then validates.
+    pub fn load(root: &Path) -> Result<Self, ConfigError> {
+        let path = root.join(CONFIG_FILE);
+        let mut config = if path.exists() {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            Self::parse(&text).map_err(|message| ConfigError::Parse {
+                path: path.clone(),
+                message,
+            })?
+        } else {
+            Self::default()
+        };
+        config.root = root.to_path_buf();
+        config.apply_env(|k| std::env::var(k).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text; the message names the line, column and field on error.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    }
+
+    /// Applies `RAYMUNDO_EMBEDDING_MODEL`, `RAYMUNDO_TOP_K` and `RAYMUNDO_MIN_SCORE`.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = var("RAYMUNDO_EMBEDDING_MODEL") {
+            self.embedding.model = ModelChoice::parse(&v).ok_or_else(|| ConfigError::Invalid {
+                field: "RAYMUNDO_EMBEDDING_MODEL".into(),
+                message: format!(
+                    "unknown model {v:?}; expected auto, multilingual-e5-small or all-MiniLM-L6-v2"
+                ),
+            })?;
+        }
+        if let Some(v) = var("RAYMUNDO_TOP_K") {
+            self.retrieval.top_k = v.parse().map_err(|_| ConfigError::Invalid {
+                field: "RAYMUNDO_TOP_K".into(),
+                message: format!("expected a positive integer, got {v:?}"),
+            })?;
+        }
+        if let Some(v) = var("RAYMUNDO_MIN_SCORE") {
+            let score: f32 = v.parse().map_err(|_| ConfigError::Invalid {
+                field: "RAYMUNDO_MIN_SCORE".into(),
+                message: format!("expected a number between -1 and 1, got {v:?}"),
+            })?;
+            self.retrieval.min_score = Some(score);
+        }
+        Ok(())
+    }
+
+    /// Checks ranges and relations between settings.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field: &str, message: String| {
+            Err(ConfigError::Invalid {
+                field: field.to_string(),
+                message,
+            })
+        };
+        let c = &self.chunking;
+        if c.max_tokens < 16 {
+            return invalid(
+                "chunking.max_tokens",
+                format!("must be at least 16, got {}", c.max_tokens),
+            );
+        }
+        if c.min_tokens > c.max_tokens {
+            return invalid(
+                "chunking.min_tokens",
+                format!(
+                    "{} is larger than chunking.max_tokens ({})",
+                    c.min_tokens, c.max_tokens
+                ),
+            );
+        }
+        if c.overlap_tokens * 2 > c.max_tokens {
+            return invalid(
+                "chunking.overlap_tokens",
+                format!(
+                    "{} must be at most half of chunking.max_tokens",
+                    c.overlap_tokens
+                ),
+            );
+        }
+        if self.retrieval.top_k == 0 || self.retrieval.top_k > 100 {
+            return invalid(
+                "retrieval.top_k",
+                format!("must be 1..=100, got {}", self.retrieval.top_k),
+            );
+        }
+        if let Some(s) = self.retrieval.min_score {
+            if !(-1.0..=1.0).contains(&s) {
+                return invalid(
+                    "retrieval.min_score",
+                    format!("must be in [-1, 1], got {s}"),
+                );
+            }
+        }
+        if self.embedding.batch_size == 0 {
+            return invalid("embedding.batch_size", "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Absolute path of the documents folder.
+    pub fn docs_dir(&self) -> PathBuf {
+        self.root.join(&self.paths.docs)
+    }
+
+    /// Absolute path of the index folder.
+    pub fn index_dir(&self) -> PathBuf {
+        self.root.join(&self.paths.index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_field_is_named() {
+        let err = Config::parse("[chunking]\nmax_tokenz = 3\n").unwrap_err();
+        assert!(err.contains("max_tokenz"), "{err}");
+    }
+
+    #[test]
+    fn model_names_parse() {
+        let c = Config::parse("[embedding]\nmodel = \"all-MiniLM-L6-v2\"\n").unwrap();
+        assert_eq!(c.embedding.model, ModelChoice::AllMiniLmL6V2);
+        assert!(Config::parse("[embedding]\nmodel = \"gpt\"\n").is_err());
+    }
+
+    #[test]
+    fn env_overrides_and_validation() {
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "RAYMUNDO_MIN_SCORE").then(|| "0.8".to_string()))
+            .unwrap();
+        assert_eq!(c.retrieval.min_score, Some(0.8));
+        c.chunking.min_tokens = 900;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("chunking.min_tokens"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_gives_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(c.retrieval.top_k, 4);
+        assert_eq!(c.docs_dir(), dir.path().join("data/docs"));
+    }
+}

@@ -1,0 +1,203 @@
+//! The BERT sentence encoder.
+
+use crate::fetch::ModelFiles;
+use crate::spec::{FileRole, ModelSpec, WeightsFormat};
+use crate::{e5s1, EmbedError};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use raymundo_core::{EmbedFailure, Embedder, TokenCounter};
+use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+/// A BERT-family sentence encoder: mean pooling over the attention mask, then L2 norm.
+pub struct BertEmbedder {
+    spec: &'static ModelSpec,
+    model: BertModel,
+    tokenizer: Tokenizer,
+    /// The same tokenizer without truncation, to measure long texts whole.
+    counter: Tokenizer,
+    device: Device,
+    model_id: String,
+    batch_size: usize,
+    passage_prefix_tokens: usize,
+    pad_id: u32,
+}
+
+impl std::fmt::Debug for BertEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BertEmbedder")
+            .field("model_id", &self.model_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BertEmbedder {
+    /// Loads a verified model from the cache. `batch_size` texts go through one forward pass.
+    pub fn load(files: &ModelFiles, batch_size: usize) -> Result<Self, EmbedError> {
+        let spec = files.spec;
+        let device = Device::Cpu;
+        let weights = files
+            .path(FileRole::Weights)
+            .expect("every origin has weights");
+        let tok_path = files
+            .path(FileRole::Tokenizer)
+            .expect("every origin has a tokenizer");
+
+        let (config, vb) = match files.origin.format {
+            WeightsFormat::Safetensors => {
+                let cfg_path = files
+                    .path(FileRole::Config)
+                    .expect("safetensors origins have a config");
+                let text = std::fs::read_to_string(&cfg_path)
+                    .map_err(|e| EmbedError::io(format!("reading {}", cfg_path.display()), e))?;
+                let config: BertConfig =
+                    serde_json::from_str(&text).map_err(|e| EmbedError::Format {
+                        path: cfg_path.clone(),
+                        message: e.to_string(),
+                    })?;
+                // Read into memory rather than memory-mapped: no `unsafe`, and a file replaced
+                // while loaded cannot change the weights under us. Header checks catch the rest.
+                let tensors = candle_core::safetensors::load(&weights, &device)?;
+                let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
+                (config, vb)
+            }
+            WeightsFormat::E5s1 => {
+                let (header, tensors) = e5s1::read(&weights, &device)?;
+                let config: BertConfig = serde_json::from_value(header.bert_config_json())
+                    .map_err(|e| EmbedError::Format {
+                        path: weights.clone(),
+                        message: e.to_string(),
+                    })?;
+                (
+                    config,
+                    VarBuilder::from_tensors(tensors, DType::F32, &device),
+                )
+            }
+        };
+        let model = BertModel::load(vb, &config)?;
+
+        let mut tokenizer = Tokenizer::from_file(&tok_path)
+            .map_err(|e| EmbedError::Tokenizer(format!("{}: {e}", tok_path.display())))?;
+        // tokenizer.json files ship with truncation at 128 and fixed padding; sentence-
+        // transformers reads up to max_seq_length tokens and pads per batch. Do the same.
+        tokenizer.with_padding(None);
+        let mut counter = tokenizer.clone();
+        counter
+            .with_truncation(None)
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: spec.max_seq_len,
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+                direction: TruncationDirection::Right,
+            }))
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        let pad_id = tokenizer
+            .token_to_id("<pad>")
+            .or_else(|| tokenizer.token_to_id("[PAD]"))
+            .unwrap_or(0);
+        let mut this = Self {
+            spec,
+            model,
+            tokenizer,
+            counter,
+            device,
+            model_id: format!("{}@{}", spec.name, files.origin.name),
+            batch_size: batch_size.max(1),
+            passage_prefix_tokens: 0,
+            pad_id,
+        };
+        this.passage_prefix_tokens = this.count_tokens(spec.passage_prefix.trim_end());
+        Ok(this)
+    }
+
+    /// The model's specification.
+    pub fn spec(&self) -> &'static ModelSpec {
+        self.spec
+    }
+
+    /// Embeds already-prefixed texts, sorted by length into batches; output in input order.
+    pub fn embed_raw(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| encodings[i].get_ids().len());
+        let mut out = vec![Vec::new(); texts.len()];
+        for batch in order.chunks(self.batch_size) {
+            let max_len = batch
+                .iter()
+                .map(|&i| encodings[i].get_ids().len())
+                .max()
+                .unwrap_or(0);
+            let mut ids = Vec::with_capacity(batch.len() * max_len);
+            let mut mask = Vec::with_capacity(batch.len() * max_len);
+            for &i in batch {
+                let e = encodings[i].get_ids();
+                ids.extend_from_slice(e);
+                ids.extend(std::iter::repeat_n(self.pad_id, max_len - e.len()));
+                mask.extend(std::iter::repeat_n(1u32, e.len()));
+                mask.extend(std::iter::repeat_n(0u32, max_len - e.len()));
+            }
+            let shape = (batch.len(), max_len);
+            let ids = Tensor::from_vec(ids, shape, &self.device)?;
+            let mask = Tensor::from_vec(mask, shape, &self.device)?;
+            let types = ids.zeros_like()?;
+            let hidden = self.model.forward(&ids, &types, Some(&mask))?;
+            // Mean over real tokens, then L2 normalisation.
+            let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+            let summed = hidden.broadcast_mul(&m)?.sum(1)?;
+            let counts = m.sum(1)?.clamp(1e-9, f32::MAX)?;
+            let mean = summed.broadcast_div(&counts)?;
+            let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f32::MAX)?;
+            let vectors: Vec<Vec<f32>> = mean.broadcast_div(&norm)?.to_vec2()?;
+            for (&i, v) in batch.iter().zip(vectors) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl TokenCounter for BertEmbedder {
+    fn count_tokens(&self, text: &str) -> usize {
+        self.counter
+            .encode(text, false)
+            .map(|e| e.get_ids().len())
+            .unwrap_or(usize::MAX)
+    }
+
+    fn max_content_tokens(&self) -> usize {
+        // Two special tokens and the passage prefix share the model's window.
+        self.spec.max_seq_len - 2 - self.passage_prefix_tokens
+    }
+}
+
+impl Embedder for BertEmbedder {
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    fn dim(&self) -> usize {
+        self.spec.dim
+    }
+
+    fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedFailure> {
+        let prefixed: Vec<String> = texts
+            .iter()
+            .map(|t| format!("{}{}", self.spec.passage_prefix, t))
+            .collect();
+        self.embed_raw(&prefixed)
+            .map_err(|e| EmbedFailure(e.to_string()))
+    }
+
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedFailure> {
+        let prefixed = vec![format!("{}{}", self.spec.query_prefix, text)];
+        let mut v = self
+            .embed_raw(&prefixed)
+            .map_err(|e| EmbedFailure(e.to_string()))?;
+        Ok(v.pop().unwrap_or_default())
+    }
+}

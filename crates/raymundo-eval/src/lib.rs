@@ -1,0 +1,294 @@
+//! Measuring retrieval.
+//!
+//! An eval file is JSONL: either the sample company's `{"pregunta", "fuentes_esperadas",
+//! "en_alcance"}` or a plain `{"query", "relevant"}`. [`evaluate`] runs every question through
+//! a search function and reports hit@k, recall@k, MRR and nDCG@10 over the in-scope questions,
+//! and how well a threshold on the best score separates in-scope from out-of-scope questions;
+//! [`calibrate`] finds the threshold that best makes that decision.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One labelled question.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Question {
+    /// The question text.
+    pub query: String,
+    /// Documents (paths under `data/docs/`, or bare file names) that answer it.
+    pub relevant: Vec<String>,
+    /// Whether the documents answer it at all.
+    pub in_scope: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    #[serde(alias = "query")]
+    pregunta: String,
+    #[serde(alias = "relevant", default)]
+    fuentes_esperadas: Vec<String>,
+    en_alcance: Option<bool>,
+}
+
+/// A problem with an eval file, naming the line.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A line is not a valid question.
+    #[error("{path}:{line}: {message}")]
+    Line {
+        /// The file.
+        path: String,
+        /// 1-based line number.
+        line: usize,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// Reads an eval file (blank lines and lines starting with `//` are ignored).
+pub fn load_questions(path: &Path) -> Result<Vec<Question>, EvalError> {
+    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with("//") {
+            continue;
+        }
+        let raw: Raw = serde_json::from_str(line).map_err(|e| EvalError::Line {
+            path: path.display().to_string(),
+            line: i + 1,
+            message: e.to_string(),
+        })?;
+        let in_scope = raw.en_alcance.unwrap_or(!raw.fuentes_esperadas.is_empty());
+        out.push(Question {
+            query: raw.pregunta,
+            relevant: raw.fuentes_esperadas,
+            in_scope,
+        });
+    }
+    Ok(out)
+}
+
+/// True when a retrieved document path matches an expected one (full path or bare name).
+pub fn matches(retrieved: &str, expected: &str) -> bool {
+    retrieved == expected
+        || (!expected.contains('/') && retrieved.rsplit('/').next() == Some(expected))
+}
+
+/// The ranked documents retrieved for one question, best first, with the best chunk score.
+#[derive(Debug, Clone, Default)]
+pub struct Retrieved {
+    /// Distinct document paths, best first.
+    pub docs: Vec<String>,
+    /// Score of the best chunk (what the in-scope threshold is applied to).
+    pub best_score: f32,
+}
+
+/// Retrieval and scope-decision quality.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Questions evaluated.
+    pub questions: usize,
+    /// In-scope questions (the ranking metrics are averaged over these).
+    pub in_scope: usize,
+    /// The `k` of hit@k and recall@k.
+    pub k: usize,
+    /// Share of in-scope questions with a relevant document in the top k.
+    #[serde(rename = "hit@k")]
+    pub hit_at_k: f64,
+    /// Mean share of the relevant documents found in the top k.
+    #[serde(rename = "recall@k")]
+    pub recall_at_k: f64,
+    /// Mean reciprocal rank of the first relevant document (0 when not retrieved).
+    pub mrr: f64,
+    /// Mean nDCG over the top 10 documents, binary relevance.
+    #[serde(rename = "ndcg@10")]
+    pub ndcg_at_10: f64,
+    /// The threshold the decision metrics use.
+    pub threshold: f32,
+    /// Share of out-of-scope questions that would be answered (best score >= threshold).
+    pub false_positive_rate: f64,
+    /// Share of in-scope questions that would be declined.
+    pub miss_rate: f64,
+}
+
+/// Evaluates `questions` with `retrieved[i]` the result for question `i`.
+pub fn evaluate(
+    questions: &[Question],
+    retrieved: &[Retrieved],
+    k: usize,
+    threshold: f32,
+) -> Report {
+    let mut hit = 0.0;
+    let mut recall = 0.0;
+    let mut mrr = 0.0;
+    let mut ndcg = 0.0;
+    let mut n_in = 0usize;
+    for (q, r) in questions.iter().zip(retrieved) {
+        if !q.in_scope || q.relevant.is_empty() {
+            continue;
+        }
+        n_in += 1;
+        let relevant_at = |i: usize| q.relevant.iter().any(|e| matches(&r.docs[i], e));
+        let top = r.docs.len().min(k);
+        if (0..top).any(relevant_at) {
+            hit += 1.0;
+        }
+        let found = q
+            .relevant
+            .iter()
+            .filter(|e| r.docs[..top].iter().any(|d| matches(d, e)))
+            .count();
+        recall += found as f64 / q.relevant.len() as f64;
+        if let Some(rank) = (0..r.docs.len()).find(|&i| relevant_at(i)) {
+            mrr += 1.0 / (rank + 1) as f64;
+        }
+        let dcg: f64 = (0..r.docs.len().min(10))
+            .filter(|&i| relevant_at(i))
+            .map(|i| 1.0 / ((i + 2) as f64).log2())
+            .sum();
+        let ideal: f64 = (0..q.relevant.len().min(10))
+            .map(|i| 1.0 / ((i + 2) as f64).log2())
+            .sum();
+        ndcg += if ideal > 0.0 { dcg / ideal } else { 0.0 };
+    }
+    let (fp, miss) = decision_rates(questions, retrieved, threshold);
+    let d = n_in.max(1) as f64;
+    Report {
+        questions: questions.len(),
+        in_scope: n_in,
+        k,
+        hit_at_k: hit / d,
+        recall_at_k: recall / d,
+        mrr: mrr / d,
+        ndcg_at_10: ndcg / d,
+        threshold,
+        false_positive_rate: fp,
+        miss_rate: miss,
+    }
+}
+
+/// (false-positive rate, miss rate) of answering when the best score is >= `threshold`.
+pub fn decision_rates(
+    questions: &[Question],
+    retrieved: &[Retrieved],
+    threshold: f32,
+) -> (f64, f64) {
+    let (mut fp, mut out, mut miss, mut inn) = (0usize, 0usize, 0usize, 0usize);
+    for (q, r) in questions.iter().zip(retrieved) {
+        let answers = r.best_score >= threshold;
+        if q.in_scope {
+            inn += 1;
+            miss += usize::from(!answers);
+        } else {
+            out += 1;
+            fp += usize::from(answers);
+        }
+    }
+    (
+        fp as f64 / out.max(1) as f64,
+        miss as f64 / inn.max(1) as f64,
+    )
+}
+
+/// The threshold that minimises `false-positive rate + miss rate` (ties: the lower
+/// false-positive rate), placed halfway between neighbouring observed scores.
+pub fn calibrate(questions: &[Question], retrieved: &[Retrieved]) -> f32 {
+    let mut scores: Vec<f32> = retrieved.iter().map(|r| r.best_score).collect();
+    scores.sort_by(f32::total_cmp);
+    scores.dedup();
+    let mut candidates: Vec<f32> = scores.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
+    candidates.extend(scores.first().map(|s| s - 1e-3));
+    candidates.extend(scores.last().map(|s| s + 1e-3));
+    let mut best = (f64::MAX, f64::MAX, 0.0f32);
+    for t in candidates {
+        let (fp, miss) = decision_rates(questions, retrieved, t);
+        let key = (fp + miss, fp, t);
+        if key.0 < best.0 - 1e-12 || ((key.0 - best.0).abs() < 1e-12 && key.1 < best.1) {
+            best = key;
+        }
+    }
+    best.2
+}
+
+/// The lowest threshold whose false-positive rate is at most `target`.
+pub fn threshold_for_fp_rate(questions: &[Question], retrieved: &[Retrieved], target: f64) -> f32 {
+    let mut scores: Vec<f32> = retrieved.iter().map(|r| r.best_score).collect();
+    scores.sort_by(f32::total_cmp);
+    for s in &scores {
+        let t = *s;
+        if decision_rates(questions, retrieved, t).0 <= target {
+            return t;
+        }
+    }
+    scores.last().map_or(1.0, |s| s + 1e-3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(relevant: &[&str], in_scope: bool) -> Question {
+        Question {
+            query: "x".into(),
+            relevant: relevant.iter().map(|s| s.to_string()).collect(),
+            in_scope,
+        }
+    }
+
+    fn r(docs: &[&str], best: f32) -> Retrieved {
+        Retrieved {
+            docs: docs.iter().map(|s| s.to_string()).collect(),
+            best_score: best,
+        }
+    }
+
+    #[test]
+    fn ranking_metrics() {
+        let qs = [q(&["faq/a.md"], true), q(&["b.md"], true), q(&[], false)];
+        let rs = [
+            r(&["faq/a.md", "x"], 0.9),
+            r(&["x", "y", "manual/b.md"], 0.8),
+            r(&["x"], 0.7),
+        ];
+        let rep = evaluate(&qs, &rs, 2, 0.75);
+        assert_eq!(rep.in_scope, 2);
+        assert!((rep.hit_at_k - 0.5).abs() < 1e-9);
+        assert!((rep.mrr - (1.0 + 1.0 / 3.0) / 2.0).abs() < 1e-9);
+        assert_eq!(rep.false_positive_rate, 0.0);
+        assert_eq!(rep.miss_rate, 0.0);
+        let t = calibrate(&qs, &rs);
+        assert!(t > 0.7 && t <= 0.8, "{t}");
+        assert!(threshold_for_fp_rate(&qs, &rs, 0.0) > 0.7);
+    }
+
+    #[test]
+    fn both_file_formats_load_and_bad_lines_are_named() {
+        let dir = std::env::temp_dir().join(format!("raymundo-eval-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("q.jsonl");
+        std::fs::write(
+            &p,
+            "{\"pregunta\":\"a\",\"fuentes_esperadas\":[\"faq/a.md\"],\"en_alcance\":true}\n\n{\"query\":\"b\",\"relevant\":[]}\n",
+        )
+        .unwrap();
+        let qs = load_questions(&p).unwrap();
+        assert_eq!(qs.len(), 2);
+        assert!(!qs[1].in_scope);
+        std::fs::write(&p, "{\"pregunta\":\"a\"}\n{\"preg\":1}\n").unwrap();
+        let err = load_questions(&p).unwrap_err().to_string();
+        assert!(err.contains(":2:"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,10 @@
+//! Answer writers.
+//!
+//! Every writer implements [`raymundo_core::Answerer`]. The [`ExtractiveAnswerer`] needs no
+//! language model: it picks the sentences of the retrieved passages that best match the
+//! question and cites them, so an answer is always grounded in the company's own words.
+//! It is the default when no LLM is configured and the provider of last resort after.
+
+mod extractive;
+
+pub use extractive::ExtractiveAnswerer;

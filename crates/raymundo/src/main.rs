@@ -1,0 +1,82 @@
+//! The `raymundo` command line: parses flags, loads the project, wires the libraries.
+//!
+//! Logic lives in the library crates; each subcommand is a small module in `commands/`.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+mod commands;
+mod project;
+mod scaffold;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Raymundo answers questions from your company's documents, with sources, using a local
+/// model: no API key, no internet once the model is cached.
+#[derive(Debug, Parser)]
+#[command(name = "raymundo", version, about, long_about = None)]
+#[command(
+    after_help = "Start with `raymundo demo` to see it answer from the sample company, \
+or `raymundo init mi-empresa` to create your own project."
+)]
+struct Cli {
+    /// Project folder (the one holding raymundo.toml).
+    #[arg(short = 'C', long = "project", global = true, default_value = ".")]
+    project: PathBuf,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a Raymundo project: raymundo.toml, .env.example, data/ folders, intents.json.
+    Init(commands::init::Args),
+    /// Read data/docs, scrub personal data, chunk, embed and write the index (incremental).
+    Build(commands::build::Args),
+    /// Show the passages most similar to a query.
+    Search(commands::search::Args),
+    /// Answer a question from the documents, with its sources.
+    Ask(commands::ask::Args),
+    /// Fetch, list and inspect the embedding models.
+    Model(commands::model::Args),
+    /// Measure retrieval on a labelled question file (hit@k, MRR, nDCG, scope decision).
+    Eval(commands::eval::Args),
+    /// Set up the sample company in ./demo, build it and answer sample questions.
+    Demo(commands::demo::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RAYMUNDO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let result = match cli.command {
+        Command::Init(a) => commands::init::run(a),
+        Command::Build(a) => commands::build::run(&cli.project, a),
+        Command::Search(a) => commands::search::run(&cli.project, a),
+        Command::Ask(a) => commands::ask::run(&cli.project, a),
+        Command::Model(a) => commands::model::run(a),
+        Command::Eval(a) => commands::eval::run(&cli.project, a),
+        Command::Demo(a) => commands::demo::run(a),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The files `raymundo init` writes. Existing files are never overwritten.
+
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+
+/// The default `raymundo.toml`, every setting shown with its default.
+pub const CONFIG_TOML: &str = r#"# Raymundo project settings. Secrets (API keys, tokens) go in .env, never here.
+
+[embedding]
+# auto: multilingual-e5-small for Spanish (or mixed) documents, all-MiniLM-L6-v2 for English.
+# Pin one with "multilingual-e5-small" or "all-MiniLM-L6-v2".
+model = "auto"
+batch_size = 16
+threads = 0
+
+[chunking]
+# Sizes in the embedding model's own tokens.
+min_tokens = 200
+max_tokens = 500
+overlap_tokens = 40
+
+[retrieval]
+top_k = 4
+# Questions whose best passage scores below this are answered with answer.out_of_scope.
+# Leave unset to use the model's calibrated default; `raymundo eval --calibrate` suggests one.
+# min_score = 0.80
+
+[answer]
+out_of_scope = "Lo siento, no tengo esa información en los documentos de la empresa. ¿Quieres que te comunique con una persona del equipo?"
+sources_heading = "Fuentes"
+max_sentences = 3
+
+[paths]
+docs = "data/docs"
+index = "data/index"
+"#;
+
+/// `.env.example`: the secrets later features read. Copy to `.env`.
+pub const ENV_EXAMPLE: &str =
+    "# Copy to .env and fill in. .env is never committed and never logged.\n\
+# Where models are cached (default: ~/.cache/raymundo)\n\
+# RAYMUNDO_CACHE_DIR=\n\
+# Model source: auto (hub, then PyPI packages), hub or pypi\n\
+# RAYMUNDO_MODEL_SOURCE=auto\n\
+# LLM provider key (OpenAI-compatible), used when an LLM is configured\n\
+# OPENAI_API_KEY=\n\
+# WhatsApp Cloud API\n\
+# VERIFY_TOKEN=\n\
+# APP_SECRET=\n\
+# WHATSAPP_TOKEN=\n\
+# PHONE_NUMBER_ID=\n";
+
+/// The seed's minimal `intents.json`.
+pub const INTENTS_JSON: &str = r#"{
+  "crear_presentacion": {
+    "examples": [
+      "Crea una presentación sobre marketing digital",
+      "Prepara slides para reunión de ventas"
+    ],
+    "parameters": ["tema", "num_diapos", "incluir_imagenes"]
+  }
+}
+"#;
+
+/// `.gitignore` that keeps secrets and built artifacts out of git.
+pub const GITIGNORE: &str = ".env\ndata/index/\n";
+
+/// What `init` did with each path.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Created files and folders.
+    pub created: Vec<PathBuf>,
+    /// Files left as they were.
+    pub kept: Vec<PathBuf>,
+}
+
+/// Creates the project layout in `dir`, never overwriting an existing file.
+pub fn init(dir: &Path) -> Result<Report> {
+    let mut report = Report::default();
+    for sub in [
+        "data/docs/faq",
+        "data/docs/manual",
+        "data/docs/email",
+        "data/logs",
+        "data/eval",
+        "data/dump",
+    ] {
+        let p = dir.join(sub);
+        if !p.is_dir() {
+            std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
+            report.created.push(p);
+        }
+    }
+    let files = [
+        ("raymundo.toml", CONFIG_TOML),
+        (".env.example", ENV_EXAMPLE),
+        ("data/intents.json", INTENTS_JSON),
+        (".gitignore", GITIGNORE),
+    ];
+    for (name, content) in files {
+        let p = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&p)
+        {
+            Ok(mut f) => {
+                std::io::Write::write_all(&mut f, content.as_bytes())
+                    .with_context(|| format!("writing {}", p.display()))?;
+                report.created.push(p);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => report.kept.push(p),
+            Err(e) => return Err(e).with_context(|| format!("creating {}", p.display())),
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_config_parses_and_validates() {
+        let c = raymundo_core::Config::parse(CONFIG_TOML).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c, raymundo_core::Config::default());
+    }
+}

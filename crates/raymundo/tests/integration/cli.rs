@@ -1,0 +1,259 @@
+//! The command line end to end on the sample company.
+
+use crate::support::{json, ok, raymundo, sample_project};
+use std::path::Path;
+
+fn docs_of(hits: &serde_json::Value) -> Vec<String> {
+    hits["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["doc"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn sample_company_builds_answers_declines_and_rebuilds_incrementally() {
+    let project = sample_project();
+    let p = project.path();
+
+    // Full build: every document of the sample is indexed or skipped with a reason.
+    let summary = json(p, &["build", "--json"]);
+    let documents = summary["documents"].as_u64().unwrap();
+    assert!(documents >= 25, "{summary}");
+    assert!(summary["chunks"].as_u64().unwrap() >= documents);
+    assert_eq!(summary["documents_embedded"].as_u64().unwrap(), documents);
+    assert!(
+        summary["model"]
+            .as_str()
+            .unwrap()
+            .starts_with("multilingual-e5-small"),
+        "Spanish documents pick e5"
+    );
+    for kind in ["[EMAIL]", "[TELEFONO]"] {
+        assert!(
+            summary["pii"][kind].as_u64().unwrap_or(0) > 0,
+            "no {kind} replaced: {summary}"
+        );
+    }
+
+    // Personal data never reaches the index.
+    let index = std::fs::read(p.join("data/index/index.rmx")).unwrap();
+    let index = String::from_utf8_lossy(&index);
+    assert!(!index.contains("4111 1111 1111 1111"));
+    assert!(index.contains("[EMAIL]"));
+
+    // Search returns the passage that answers, with its metadata.
+    let hits = json(
+        p,
+        &["search", "error E-104 del sensor", "-k", "5", "--json"],
+    );
+    assert_eq!(hits["hits"].as_array().unwrap().len(), 5);
+    let first = &hits["hits"][0];
+    for key in ["score", "doc", "source", "position", "text"] {
+        assert!(!first[key].is_null(), "missing {key}: {first}");
+    }
+    let faq_only = json(
+        p,
+        &["search", "formas de pago", "--source", "faq", "--json"],
+    );
+    assert!(faq_only["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["source"] == "faq"));
+
+    // An in-scope question gets a grounded answer with numbered sources.
+    let a = json(p, &["ask", "¿Aceptan pagos en OXXO?", "--json"]);
+    assert_eq!(a["in_scope"], true, "{a}");
+    assert!(a["answer"].as_str().unwrap().contains("[1]"), "{a}");
+    assert!(!a["sources"].as_array().unwrap().is_empty());
+    // An out-of-scope one is declined politely, never answered.
+    let a = json(
+        p,
+        &[
+            "ask",
+            "¿Quién ganó la final del mundial de futbol de 1986?",
+            "--json",
+        ],
+    );
+    assert_eq!(a["in_scope"], false, "{a}");
+    assert!(
+        a["answer"].as_str().unwrap().starts_with("Lo siento"),
+        "{a}"
+    );
+    assert!(a["sources"].as_array().unwrap().is_empty());
+    let text = ok(p, &["ask", "¿Aceptan pagos en OXXO?"]);
+    assert!(text.contains("Fuentes:"), "{text}");
+
+    // Retrieval evaluation reports the standard metrics.
+    let eval = json(
+        p,
+        &["eval", "retrieval", "--file", &sample_eval(), "--json"],
+    );
+    for key in [
+        "hit@k",
+        "recall@k",
+        "mrr",
+        "ndcg@10",
+        "false_positive_rate",
+        "miss_rate",
+    ] {
+        assert!(eval[key].is_number(), "missing {key}: {eval}");
+    }
+    assert!(eval["hit@k"].as_f64().unwrap() > 0.6, "{eval}");
+
+    // Nothing changed: nothing is embedded again.
+    let again = json(p, &["build", "--json"]);
+    assert_eq!(again["documents_embedded"], 0, "{again}");
+    assert_eq!(again["documents_unchanged"].as_u64().unwrap(), documents);
+
+    // One file changed: only that one is embedded again, and its new text is searchable.
+    let envios = p.join("data/docs/faq/envios.md");
+    let mut text = std::fs::read_to_string(&envios).unwrap();
+    text.push_str("\n\n## ¿Envían a la Antártida?\nSí: los envíos a la base científica Esperanza salen cada jueves en el buque Zorzal.\n");
+    std::fs::write(&envios, text).unwrap();
+    let again = json(p, &["build", "--json"]);
+    assert_eq!(again["documents_embedded"], 1, "{again}");
+    let hits = json(
+        p,
+        &[
+            "search",
+            "envíos a la base científica en la Antártida",
+            "-k",
+            "3",
+            "--json",
+        ],
+    );
+    assert_eq!(docs_of(&hits)[0], "faq/envios.md");
+
+    // A removed file leaves the index.
+    std::fs::remove_file(&envios).unwrap();
+    let again = json(p, &["build", "--json"]);
+    assert_eq!(again["documents_removed"], 1, "{again}");
+    let hits = json(
+        p,
+        &[
+            "search",
+            "envíos a la base científica en la Antártida",
+            "-k",
+            "10",
+            "--json",
+        ],
+    );
+    assert!(!docs_of(&hits).contains(&"faq/envios.md".to_string()));
+
+    // Pinning another model than the index was built with is refused with a clear message.
+    let toml = std::fs::read_to_string(p.join("raymundo.toml")).unwrap();
+    std::fs::write(
+        p.join("raymundo.toml"),
+        toml.replace("model = \"auto\"", "model = \"all-MiniLM-L6-v2\""),
+    )
+    .unwrap();
+    let out = raymundo(p, &["search", "pagos"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("multilingual-e5-small") && err.contains("raymundo build"),
+        "{err}"
+    );
+}
+
+fn sample_eval() -> String {
+    crate::support::repo()
+        .join("examples/axoloit/data/eval/preguntas.jsonl")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn init_scaffolds_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("empresa");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raymundo"))
+        .args(["init", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    for f in [
+        "raymundo.toml",
+        ".env.example",
+        ".gitignore",
+        "data/intents.json",
+    ] {
+        assert!(p.join(f).is_file(), "{f} missing");
+    }
+    for d in ["data/docs", "data/logs", "data/eval", "data/dump"] {
+        assert!(p.join(d).is_dir(), "{d} missing");
+    }
+    let gitignore = std::fs::read_to_string(p.join(".gitignore")).unwrap();
+    assert!(gitignore.contains(".env") && gitignore.contains("data/index/"));
+    let intents: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("data/intents.json")).unwrap())
+            .unwrap();
+    assert!(
+        intents["crear_presentacion"]["parameters"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 3
+    );
+    std::fs::write(p.join("raymundo.toml"), "# mine\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raymundo"))
+        .args(["init", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(p.join("raymundo.toml")).unwrap(),
+        "# mine\n"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kept"));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_or_a_reasoned_skip() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    ok(p, &["init", p.to_str().unwrap()]);
+    // Searching before building says what to do.
+    let out = raymundo(p, &["search", "hola"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("raymundo build"));
+
+    let docs = p.join("data/docs");
+    std::fs::write(
+        docs.join("faq/horario.md"),
+        "# Horario\n\nAbrimos de lunes a viernes de 9 a 18 horas en la tienda de Zapopan.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        docs.join("manual/roto.pdf"),
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\ngarbage",
+    )
+    .unwrap();
+    std::fs::write(docs.join("manual/plano.dwg"), b"\x00\x01binary").unwrap();
+    let summary = json(p, &["build", "--json"]);
+    assert_eq!(summary["documents"], 1, "{summary}");
+    let skipped = summary["skipped"].as_array().unwrap();
+    let reason = |name: &str| {
+        skipped
+            .iter()
+            .find(|s| s[0].as_str().unwrap().ends_with(name))
+            .map(|s| s[1].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{name} not skipped: {summary}"))
+    };
+    assert!(reason("roto.pdf").to_lowercase().contains("pdf"));
+    assert!(reason("plano.dwg").contains(".dwg"));
+
+    // A wrong setting is named with its field.
+    std::fs::write(p.join("raymundo.toml"), "[chunking]\nmax_tokenz = 10\n").unwrap();
+    let out = raymundo(p, &["build"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("raymundo.toml") && err.contains("max_tokenz"),
+        "{err}"
+    );
+    let _ = Path::new("");
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of the `raymundo` binary with the real embedding models.
+//!
+//! One test binary (link time matters on small machines). Models are fetched once into the
+//! shared cache (`RAYMUNDO_CACHE_DIR` or `~/.cache/raymundo`) by the first test that needs them.
+
+mod cli;
+mod parity;
+mod support;
