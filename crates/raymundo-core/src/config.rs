@@ -164,6 +164,15 @@ impl Default for AnswerConfig {
     }
 }
 
+/// Personal-data scrubbing settings (`[pii]`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PiiConfig {
+    /// The company's own public contacts that must not be scrubbed: phone numbers in any
+    /// format, e-mail addresses, or `@domain` for every address of a domain.
+    pub allow: Vec<String>,
+}
+
 /// Paths of a project (`[paths]`), relative to the project root.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -195,6 +204,8 @@ pub struct Config {
     pub retrieval: RetrievalConfig,
     /// Answer texts and sizes.
     pub answer: AnswerConfig,
+    /// Personal-data scrubbing.
+    pub pii: PiiConfig,
     /// Where documents and the index live.
     pub paths: PathsConfig,
     /// Project root (not read from the file; set by [`Config::load`]).

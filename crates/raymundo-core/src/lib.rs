@@ -12,7 +12,7 @@ mod types;
 
 pub use config::{
     AnswerConfig, ChunkingConfig, Config, ConfigError, EmbeddingConfig, ModelChoice, PathsConfig,
-    RetrievalConfig, CONFIG_FILE,
+    PiiConfig, RetrievalConfig, CONFIG_FILE,
 };
 pub use types::{Answer, Chunk, Document, Hit, SourceRef};
 

@@ -150,7 +150,7 @@ pub static MODELS: &[ModelSpec] = &[
         query_prefix: "",
         passage_prefix: "",
         max_seq_len: 256,
-        default_min_score: 0.45,
+        default_min_score: 0.58,
         origins: &[
             Origin {
                 name: "hub",

@@ -30,6 +30,11 @@ out_of_scope = "Lo siento, no tengo esa información en los documentos de la emp
 sources_heading = "Fuentes"
 max_sentences = 3
 
+[pii]
+# The company's own public contacts, kept when personal data is scrubbed so that Raymundo can
+# quote them, e.g. ["33 3616 2020", "soporte@miempresa.mx"]. Everything else is replaced.
+allow = []
+
 [paths]
 docs = "data/docs"
 index = "data/index"

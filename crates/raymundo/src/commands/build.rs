@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use raymundo_core::{Chunk, Config, Embedder};
 use raymundo_index::{DocumentEntry, Index, IndexBuilder};
-use raymundo_ingest::{IngestError, PiiCounts};
+use raymundo_ingest::{IngestError, LoadOptions, PiiAllowlist, PiiCounts};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -146,12 +146,15 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
     }
 
     // 4. Load, normalise and scrub the new or changed documents.
+    let options = LoadOptions {
+        pii_allowlist: PiiAllowlist::new(&config.pii.allow),
+    };
     let pb = bar(to_load.len() as u64, "reading", quiet || to_load.is_empty());
     let mut loaded = Vec::new();
     let mut pii = PiiCounts::default();
     for (rel, abs, hash) in to_load {
         pb.set_message(rel.clone());
-        match raymundo_ingest::load_document(&docs_dir, rel, abs) {
+        match raymundo_ingest::load_document_with(&docs_dir, rel, abs, &options) {
             Ok(mut doc) => {
                 doc.document.content_hash = hash.clone();
                 pii.merge(&doc.pii);

@@ -80,6 +80,11 @@ pub fn run(args: Args) -> Result<()> {
     );
     crate::scaffold::init(&args.dir)?;
     sync_tree(&sample.join("data"), &args.dir.join("data"))?;
+    let sample_config = sample.join(raymundo_core::CONFIG_FILE);
+    if sample_config.is_file() {
+        std::fs::copy(&sample_config, args.dir.join(raymundo_core::CONFIG_FILE))
+            .with_context(|| format!("copying {}", sample_config.display()))?;
+    }
 
     let t = Instant::now();
     let summary = build_project(&args.dir, false, false)?;

@@ -257,3 +257,50 @@ fn bad_input_gets_a_clear_error_or_a_reasoned_skip() {
     );
     let _ = Path::new("");
 }
+
+#[test]
+fn demo_answers_from_the_sample_company_and_declines_the_rest() {
+    crate::support::ensure_models();
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raymundo"))
+        .args(["demo", "--dir", demo.to_str().unwrap()])
+        .current_dir(crate::support::repo())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answered = stdout.matches("(answered from the documents").count();
+    let declined = stdout.matches("(out of scope: declined").count();
+    assert!(answered >= 4, "{stdout}");
+    assert!(declined >= 1, "{stdout}");
+    assert!(
+        stdout.contains("Fuentes:") && stdout.contains("[1] "),
+        "{stdout}"
+    );
+    // The company's own public contact survives scrubbing (allowlisted in its raymundo.toml).
+    let hits = json(
+        &demo,
+        &[
+            "search",
+            "número de WhatsApp de atención a clientes",
+            "-k",
+            "5",
+            "--json",
+        ],
+    );
+    let texts: Vec<&str> = hits["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("33 3616 2020")),
+        "{texts:?}"
+    );
+}
