@@ -133,10 +133,12 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
         .map(raymundo_index::documents_by_path)
         .unwrap_or_default();
     let mut to_load = Vec::new();
-    let mut unchanged = Vec::new();
+    let mut unchanged = std::collections::HashSet::new();
     for ((rel, abs), hash) in files.iter().zip(&hashes) {
         match prev_docs.get(rel.as_str()) {
-            Some(d) if &d.content_hash == hash => unchanged.push(rel.clone()),
+            Some(d) if &d.content_hash == hash => {
+                unchanged.insert(rel.as_str());
+            }
             _ => to_load.push((rel, abs, hash)),
         }
     }
@@ -255,7 +257,7 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
     for (rel, _) in &files {
         if let Some((entry, chunks, vectors)) = new_by_path.remove(rel) {
             builder.add_document(entry, chunks, vectors)?;
-        } else if let (Some(prev), true) = (reuse, unchanged.contains(rel)) {
+        } else if let (Some(prev), true) = (reuse, unchanged.contains(rel.as_str())) {
             if let (Some(entry), Some((chunks, vectors))) =
                 (prev_docs.get(rel.as_str()), prev.document_parts(rel))
             {
