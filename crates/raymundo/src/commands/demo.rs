@@ -24,7 +24,7 @@ pub const QUESTIONS: &[&str] = &[
     "¿Puedo pagar en OXXO?",
     "¿Cuánto cuesta el plan Pro de la app?",
     "¿Cómo calibro el sensor de humedad H2?",
-    "¿Me pueden dar factura?",
+    "¿Cómo solicito la factura de mi compra?",
     "¿Quién ganó el partido de las Chivas ayer?",
     "¿Me recomiendas una receta de pozole?",
 ];
