@@ -196,25 +196,25 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
 
     // 5. Chunk by the model's tokens.
     let mut chunked: Vec<(DocumentEntry, Vec<Chunk>)> = Vec::new();
-    for (doc, embedder) in loaded
-        .iter()
-        .filter_map(|d| embedder.as_ref().map(|e| (d, e)))
-    {
-        let chunks = raymundo_ingest::chunk_document(doc, embedder.as_ref(), &config.chunking);
-        if chunks.is_empty() {
-            summary
-                .skipped
-                .push((doc.path.clone(), "no text left after normalisation".into()));
-            continue;
+    // `embedder` is loaded exactly when some document was.
+    if let Some(embedder) = &embedder {
+        for doc in &loaded {
+            let chunks = raymundo_ingest::chunk_document(doc, embedder.as_ref(), &config.chunking);
+            if chunks.is_empty() {
+                summary
+                    .skipped
+                    .push((doc.path.clone(), "no text left after normalisation".into()));
+                continue;
+            }
+            let entry = DocumentEntry {
+                path: doc.path.clone(),
+                content_hash: doc.content_hash.clone(),
+                source: doc.source.clone(),
+                title: doc.title.clone(),
+                chunks: chunks.len(),
+            };
+            chunked.push((entry, chunks));
         }
-        let entry = DocumentEntry {
-            path: doc.path.clone(),
-            content_hash: doc.content_hash.clone(),
-            source: doc.source.clone(),
-            title: doc.title.clone(),
-            chunks: chunks.len(),
-        };
-        chunked.push((entry, chunks));
     }
     lap(&mut summary, "chunk");
 
@@ -267,11 +267,13 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
         }
     }
     let index = builder.finish();
+    let on_disk: std::collections::HashSet<&str> =
+        files.iter().map(|(rel, _)| rel.as_str()).collect();
     summary.documents_removed = previous.as_ref().map_or(0, |p| {
         p.meta()
             .documents
             .iter()
-            .filter(|d| !files.iter().any(|(rel, _)| *rel == d.path))
+            .filter(|d| !on_disk.contains(d.path.as_str()))
             .count()
     });
     summary.documents = index.meta().documents.len();

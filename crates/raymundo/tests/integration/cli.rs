@@ -1,7 +1,6 @@
 //! The command line end to end on the sample company.
 
 use crate::support::{json, ok, raymundo, sample_project};
-use std::path::Path;
 
 fn docs_of(hits: &serde_json::Value) -> Vec<String> {
     hits["hits"]
@@ -255,7 +254,6 @@ fn bad_input_gets_a_clear_error_or_a_reasoned_skip() {
         err.contains("raymundo.toml") && err.contains("max_tokenz"),
         "{err}"
     );
-    let _ = Path::new("");
 }
 
 #[test]
