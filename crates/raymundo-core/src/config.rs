@@ -129,6 +129,28 @@ pub struct RetrievalConfig {
     /// A question whose best passage scores below this is out of scope. `None`: the model's
     /// calibrated default.
     pub min_score: Option<f32>,
+    /// How dense (vector) and BM25 results are combined.
+    pub fusion: Fusion,
+    /// Candidates taken from each of dense and BM25 search before fusion.
+    pub candidates: usize,
+    /// The `k` of reciprocal rank fusion: `score = sum 1 / (rrf_k + rank)`.
+    pub rrf_k: f32,
+    /// Weight of the dense score in `weighted` fusion (BM25 gets `1 - dense_weight`).
+    pub dense_weight: f32,
+    /// Maximal marginal relevance re-ranking: `None` off, else lambda in [0, 1] (1 = pure
+    /// relevance, lower = more diverse results).
+    pub mmr_lambda: Option<f32>,
+    /// Neighbouring chunks (before and after) added to each answer passage, for answers that
+    /// straddle a chunk boundary. 0 = none.
+    pub neighbours: usize,
+    /// A question whose terms are mostly absent from the best passages is out of scope: the
+    /// IDF-weighted share of its terms that one of the top passages contains must reach
+    /// this. `None`: the model's calibrated default; 0 disables the check.
+    pub min_coverage: Option<f32>,
+    /// Above this many chunks, vectors are searched with an HNSW graph instead of exactly.
+    pub ann_threshold: usize,
+    /// HNSW search breadth (higher: better recall, slower).
+    pub ef_search: usize,
 }
 
 impl Default for RetrievalConfig {
@@ -136,6 +158,52 @@ impl Default for RetrievalConfig {
         Self {
             top_k: 4,
             min_score: None,
+            fusion: Fusion::Weighted,
+            candidates: 40,
+            rrf_k: 60.0,
+            dense_weight: 0.7,
+            mmr_lambda: None,
+            neighbours: 0,
+            min_coverage: None,
+            ann_threshold: 20_000,
+            ef_search: 64,
+        }
+    }
+}
+
+/// How dense and BM25 results are combined (`[retrieval] fusion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fusion {
+    /// Reciprocal rank fusion of both lists.
+    Rrf,
+    /// `dense_weight * cosine + (1 - dense_weight) * BM25 / best BM25`.
+    Weighted,
+    /// Vectors only.
+    Dense,
+    /// BM25 only.
+    Bm25,
+}
+
+impl Fusion {
+    /// Parses `rrf`, `weighted`, `dense` or `bm25`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "rrf" => Some(Self::Rrf),
+            "weighted" => Some(Self::Weighted),
+            "dense" => Some(Self::Dense),
+            "bm25" => Some(Self::Bm25),
+            _ => None,
+        }
+    }
+
+    /// The setting's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rrf => "rrf",
+            Self::Weighted => "weighted",
+            Self::Dense => "dense",
+            Self::Bm25 => "bm25",
         }
     }
 }
@@ -241,7 +309,8 @@ impl Config {
         toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
     }
 
-    /// Applies `RAYMUNDO_EMBEDDING_MODEL`, `RAYMUNDO_TOP_K` and `RAYMUNDO_MIN_SCORE`.
+    /// Applies `RAYMUNDO_EMBEDDING_MODEL`, `RAYMUNDO_TOP_K`, `RAYMUNDO_MIN_SCORE` and
+    /// `RAYMUNDO_FUSION`.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(v) = var("RAYMUNDO_EMBEDDING_MODEL") {
             self.embedding.model = ModelChoice::parse(&v).ok_or_else(|| ConfigError::Invalid {
@@ -263,6 +332,12 @@ impl Config {
                 message: format!("expected a number between -1 and 1, got {v:?}"),
             })?;
             self.retrieval.min_score = Some(score);
+        }
+        if let Some(v) = var("RAYMUNDO_FUSION") {
+            self.retrieval.fusion = Fusion::parse(&v).ok_or_else(|| ConfigError::Invalid {
+                field: "RAYMUNDO_FUSION".into(),
+                message: format!("unknown fusion {v:?}; expected rrf, weighted, dense or bm25"),
+            })?;
         }
         Ok(())
     }
@@ -313,6 +388,42 @@ impl Config {
                     format!("must be in [-1, 1], got {s}"),
                 );
             }
+        }
+        let r = &self.retrieval;
+        if r.candidates < r.top_k || r.candidates > 10_000 {
+            return invalid(
+                "retrieval.candidates",
+                format!(
+                    "must be between retrieval.top_k ({}) and 10000, got {}",
+                    r.top_k, r.candidates
+                ),
+            );
+        }
+        if r.rrf_k.is_nan() || r.rrf_k <= 0.0 {
+            return invalid(
+                "retrieval.rrf_k",
+                format!("must be positive, got {}", r.rrf_k),
+            );
+        }
+        for (field, value) in [
+            ("retrieval.dense_weight", Some(r.dense_weight)),
+            ("retrieval.mmr_lambda", r.mmr_lambda),
+            ("retrieval.min_coverage", r.min_coverage),
+        ] {
+            if let Some(v) = value {
+                if !(0.0..=1.0).contains(&v) {
+                    return invalid(field, format!("must be in [0, 1], got {v}"));
+                }
+            }
+        }
+        if r.neighbours > 5 {
+            return invalid(
+                "retrieval.neighbours",
+                format!("must be 0..=5, got {}", r.neighbours),
+            );
+        }
+        if r.ef_search == 0 {
+            return invalid("retrieval.ef_search", "must be at least 1".into());
         }
         if self.embedding.batch_size == 0 {
             return invalid("embedding.batch_size", "must be at least 1".into());

@@ -11,8 +11,8 @@ pub mod text;
 mod types;
 
 pub use config::{
-    AnswerConfig, ChunkingConfig, Config, ConfigError, EmbeddingConfig, ModelChoice, PathsConfig,
-    PiiConfig, RetrievalConfig, CONFIG_FILE,
+    AnswerConfig, ChunkingConfig, Config, ConfigError, EmbeddingConfig, Fusion, ModelChoice,
+    PathsConfig, PiiConfig, RetrievalConfig, CONFIG_FILE,
 };
 pub use types::{Answer, Chunk, Document, Hit, SourceRef};
 

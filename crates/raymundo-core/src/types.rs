@@ -47,13 +47,35 @@ impl Chunk {
     }
 }
 
-/// One search result: a chunk and its similarity to the query.
+/// One search result: a chunk and how well it matches the query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hit {
-    /// Cosine similarity (inner product of normalised vectors), higher is better.
+    /// The ranking score, higher is better: the cosine similarity for dense search, the fused
+    /// score for hybrid search.
     pub score: f32,
+    /// Cosine similarity of the chunk's vector to the query's.
+    pub dense: f32,
+    /// BM25 score, when the chunk was among the lexical matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lexical: Option<f32>,
+    /// True for a neighbour of a retrieved chunk, added for context.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub neighbour: bool,
     /// The matched chunk.
     pub chunk: Chunk,
+}
+
+impl Hit {
+    /// A hit of dense search only.
+    pub fn dense(chunk: Chunk, cosine: f32) -> Self {
+        Self {
+            score: cosine,
+            dense: cosine,
+            lexical: None,
+            neighbour: false,
+            chunk,
+        }
+    }
 }
 
 /// A numbered source cited by an answer.

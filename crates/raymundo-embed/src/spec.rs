@@ -67,6 +67,9 @@ pub struct ModelSpec {
     pub origins: &'static [Origin],
     /// In-scope threshold on the best cosine score, calibrated on the sample company.
     pub default_min_score: f32,
+    /// In-scope threshold on the query's term coverage by the best passages, calibrated on
+    /// the sample company together with `default_min_score`.
+    pub default_min_coverage: f32,
 }
 
 const fn pypi(
@@ -107,7 +110,8 @@ pub static MODELS: &[ModelSpec] = &[
         query_prefix: "query: ",
         passage_prefix: "passage: ",
         max_seq_len: 512,
-        default_min_score: 0.86,
+        default_min_score: 0.83,
+        default_min_coverage: 0.42,
         origins: &[
             Origin {
                 name: "hub",
@@ -150,7 +154,8 @@ pub static MODELS: &[ModelSpec] = &[
         query_prefix: "",
         passage_prefix: "",
         max_seq_len: 256,
-        default_min_score: 0.58,
+        default_min_score: 0.45,
+        default_min_coverage: 0.42,
         origins: &[
             Origin {
                 name: "hub",

@@ -86,13 +86,40 @@ pub fn matches(retrieved: &str, expected: &str) -> bool {
         || (!expected.contains('/') && retrieved.rsplit('/').next() == Some(expected))
 }
 
-/// The ranked documents retrieved for one question, best first, with the best chunk score.
+/// The ranked documents retrieved for one question, best first, with the scope signals.
 #[derive(Debug, Clone, Default)]
 pub struct Retrieved {
     /// Distinct document paths, best first.
     pub docs: Vec<String>,
-    /// Score of the best chunk (what the in-scope threshold is applied to).
+    /// Cosine of the best chunk (what the in-scope threshold is applied to).
     pub best_score: f32,
+    /// IDF-weighted share of the question's terms found in the top passages.
+    pub coverage: f32,
+}
+
+/// The in-scope decision: answer when the best cosine and the term coverage both reach
+/// their thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Guard {
+    /// Minimum best cosine.
+    pub min_score: f32,
+    /// Minimum term coverage (0 = not checked).
+    pub min_coverage: f32,
+}
+
+impl Guard {
+    /// A guard on the cosine only.
+    pub fn score(min_score: f32) -> Self {
+        Self {
+            min_score,
+            min_coverage: 0.0,
+        }
+    }
+
+    /// True when the question would be answered.
+    pub fn answers(&self, r: &Retrieved) -> bool {
+        r.best_score >= self.min_score && r.coverage >= self.min_coverage
+    }
 }
 
 /// Retrieval and scope-decision quality.
@@ -115,21 +142,18 @@ pub struct Report {
     /// Mean nDCG over the top 10 documents, binary relevance.
     #[serde(rename = "ndcg@10")]
     pub ndcg_at_10: f64,
-    /// The threshold the decision metrics use.
+    /// The cosine threshold the decision metrics use.
     pub threshold: f32,
-    /// Share of out-of-scope questions that would be answered (best score >= threshold).
+    /// The coverage threshold the decision metrics use.
+    pub min_coverage: f32,
+    /// Share of out-of-scope questions that would be answered.
     pub false_positive_rate: f64,
     /// Share of in-scope questions that would be declined.
     pub miss_rate: f64,
 }
 
 /// Evaluates `questions` with `retrieved[i]` the result for question `i`.
-pub fn evaluate(
-    questions: &[Question],
-    retrieved: &[Retrieved],
-    k: usize,
-    threshold: f32,
-) -> Report {
+pub fn evaluate(questions: &[Question], retrieved: &[Retrieved], k: usize, guard: Guard) -> Report {
     let mut hit = 0.0;
     let mut recall = 0.0;
     let mut mrr = 0.0;
@@ -163,7 +187,7 @@ pub fn evaluate(
             .sum();
         ndcg += if ideal > 0.0 { dcg / ideal } else { 0.0 };
     }
-    let (fp, miss) = decision_rates(questions, retrieved, threshold);
+    let (fp, miss) = decision_rates(questions, retrieved, guard);
     let d = n_in.max(1) as f64;
     Report {
         questions: questions.len(),
@@ -173,21 +197,18 @@ pub fn evaluate(
         recall_at_k: recall / d,
         mrr: mrr / d,
         ndcg_at_10: ndcg / d,
-        threshold,
+        threshold: guard.min_score,
+        min_coverage: guard.min_coverage,
         false_positive_rate: fp,
         miss_rate: miss,
     }
 }
 
-/// (false-positive rate, miss rate) of answering when the best score is >= `threshold`.
-pub fn decision_rates(
-    questions: &[Question],
-    retrieved: &[Retrieved],
-    threshold: f32,
-) -> (f64, f64) {
+/// (false-positive rate, miss rate) of answering as `guard` decides.
+pub fn decision_rates(questions: &[Question], retrieved: &[Retrieved], guard: Guard) -> (f64, f64) {
     let (mut fp, mut out, mut miss, mut inn) = (0usize, 0usize, 0usize, 0usize);
     for (q, r) in questions.iter().zip(retrieved) {
-        let answers = r.best_score >= threshold;
+        let answers = guard.answers(r);
         if q.in_scope {
             inn += 1;
             miss += usize::from(!answers);
@@ -202,33 +223,67 @@ pub fn decision_rates(
     )
 }
 
-/// The threshold that minimises `false-positive rate + miss rate` (ties: the lower
-/// false-positive rate), placed halfway between neighbouring observed scores.
-pub fn calibrate(questions: &[Question], retrieved: &[Retrieved]) -> f32 {
-    let mut scores: Vec<f32> = retrieved.iter().map(|r| r.best_score).collect();
-    scores.sort_by(f32::total_cmp);
-    scores.dedup();
-    let mut candidates: Vec<f32> = scores.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
-    candidates.extend(scores.first().map(|s| s - 1e-3));
-    candidates.extend(scores.last().map(|s| s + 1e-3));
-    let mut best = (f64::MAX, f64::MAX, 0.0f32);
-    for t in candidates {
-        let (fp, miss) = decision_rates(questions, retrieved, t);
-        let key = (fp + miss, fp, t);
-        if key.0 < best.0 - 1e-12 || ((key.0 - best.0).abs() < 1e-12 && key.1 < best.1) {
-            best = key;
+/// Thresholds halfway between neighbouring observed values, plus one below and one above.
+fn cut_points(mut values: Vec<f32>) -> Vec<f32> {
+    values.sort_by(f32::total_cmp);
+    values.dedup();
+    let mut cuts: Vec<f32> = values.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
+    cuts.extend(values.first().map(|s| s - 1e-3));
+    cuts.extend(values.last().map(|s| s + 1e-3));
+    cuts
+}
+
+/// The cosine threshold that minimises `false-positive rate + miss rate` with the coverage
+/// threshold fixed at `min_coverage` (ties: the lower false-positive rate).
+pub fn calibrate(questions: &[Question], retrieved: &[Retrieved], min_coverage: f32) -> Guard {
+    let mut best = (f64::MAX, f64::MAX, Guard::score(0.0));
+    for t in cut_points(retrieved.iter().map(|r| r.best_score).collect()) {
+        let guard = Guard {
+            min_score: t,
+            min_coverage,
+        };
+        let (fp, miss) = decision_rates(questions, retrieved, guard);
+        if fp + miss < best.0 - 1e-12 || ((fp + miss - best.0).abs() < 1e-12 && fp < best.1) {
+            best = (fp + miss, fp, guard);
         }
     }
     best.2
 }
 
-/// The lowest threshold whose false-positive rate is at most `target`.
-pub fn threshold_for_fp_rate(questions: &[Question], retrieved: &[Retrieved], target: f64) -> f32 {
+/// Both thresholds (cosine and coverage) that together minimise `false-positive rate +
+/// miss rate` (ties: the lower false-positive rate, then the lower coverage threshold).
+pub fn calibrate_both(questions: &[Question], retrieved: &[Retrieved]) -> Guard {
+    let mut coverages = cut_points(retrieved.iter().map(|r| r.coverage).collect());
+    coverages.retain(|c| *c > 0.0);
+    coverages.push(0.0);
+    coverages.sort_by(f32::total_cmp);
+    let mut best = (f64::MAX, f64::MAX, Guard::score(0.0));
+    for c in coverages {
+        let g = calibrate(questions, retrieved, c);
+        let (fp, miss) = decision_rates(questions, retrieved, g);
+        if fp + miss < best.0 - 1e-12 || ((fp + miss - best.0).abs() < 1e-12 && fp < best.1) {
+            best = (fp + miss, fp, g);
+        }
+    }
+    best.2
+}
+
+/// The lowest cosine threshold whose false-positive rate is at most `target`, with the
+/// coverage threshold fixed at `min_coverage`.
+pub fn threshold_for_fp_rate(
+    questions: &[Question],
+    retrieved: &[Retrieved],
+    target: f64,
+    min_coverage: f32,
+) -> f32 {
     let mut scores: Vec<f32> = retrieved.iter().map(|r| r.best_score).collect();
     scores.sort_by(f32::total_cmp);
-    for s in &scores {
-        let t = *s;
-        if decision_rates(questions, retrieved, t).0 <= target {
+    for &t in &scores {
+        let guard = Guard {
+            min_score: t,
+            min_coverage,
+        };
+        if decision_rates(questions, retrieved, guard).0 <= target {
             return t;
         }
     }
@@ -251,6 +306,7 @@ mod tests {
         Retrieved {
             docs: docs.iter().map(|s| s.to_string()).collect(),
             best_score: best,
+            coverage: 1.0,
         }
     }
 
@@ -262,15 +318,33 @@ mod tests {
             r(&["x", "y", "manual/b.md"], 0.8),
             r(&["x"], 0.7),
         ];
-        let rep = evaluate(&qs, &rs, 2, 0.75);
+        let rep = evaluate(&qs, &rs, 2, Guard::score(0.75));
         assert_eq!(rep.in_scope, 2);
         assert!((rep.hit_at_k - 0.5).abs() < 1e-9);
         assert!((rep.mrr - (1.0 + 1.0 / 3.0) / 2.0).abs() < 1e-9);
         assert_eq!(rep.false_positive_rate, 0.0);
         assert_eq!(rep.miss_rate, 0.0);
-        let t = calibrate(&qs, &rs);
+        let t = calibrate(&qs, &rs, 0.0).min_score;
         assert!(t > 0.7 && t <= 0.8, "{t}");
-        assert!(threshold_for_fp_rate(&qs, &rs, 0.0) > 0.7);
+        assert!(threshold_for_fp_rate(&qs, &rs, 0.0, 0.0) > 0.7);
+    }
+
+    #[test]
+    fn coverage_separates_what_the_cosine_cannot() {
+        // The out-of-scope question scores as high as the in-scope ones, but its words are
+        // absent from the documents.
+        let qs = [q(&["a.md"], true), q(&["b.md"], true), q(&[], false)];
+        let mut rs = [r(&["a.md"], 0.9), r(&["b.md"], 0.85), r(&["a.md"], 0.9)];
+        rs[0].coverage = 0.8;
+        rs[1].coverage = 0.6;
+        rs[2].coverage = 0.2;
+        let cosine_only = calibrate(&qs, &rs, 0.0);
+        assert!(
+            decision_rates(&qs, &rs, cosine_only).0 + decision_rates(&qs, &rs, cosine_only).1 > 0.0
+        );
+        let g = calibrate_both(&qs, &rs);
+        assert_eq!(decision_rates(&qs, &rs, g), (0.0, 0.0));
+        assert!(g.min_coverage > 0.2 && g.min_coverage < 0.6, "{g:?}");
     }
 
     #[test]

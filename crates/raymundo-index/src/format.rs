@@ -5,9 +5,12 @@
 //! u32 format version          little-endian
 //! u64 n, then n bytes         JSON header: IndexMeta and the chunks
 //! u64 m, then m * f32         vectors, little-endian, row-major (chunks x dim)
+//! u64 g, then g bytes         the approximate-search graph (HNSW), g = 0 when none
 //! b"RMXEND\0\0"               8 bytes trailer: a truncated file is detected
 //! ```
-//! Version 1 is the first. A reader refuses other versions with a message saying so.
+//! The BM25 index is a tantivy folder next to the file, named in the header (`lexical`).
+//! Version 2 added the graph and the BM25 folder; version 1 indexes are rebuilt. A reader
+//! refuses other versions with a message saying so.
 
 use raymundo_core::Chunk;
 use serde::{Deserialize, Serialize};
@@ -15,7 +18,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Current format version.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// File name of the index inside the index folder.
 pub const INDEX_FILE: &str = "index.rmx";
 const MAGIC: &[u8; 8] = b"RMXINDEX";
@@ -98,6 +101,10 @@ pub struct IndexMeta {
     pub built_at_unix: u64,
     /// The documents, sorted by path.
     pub documents: Vec<DocumentEntry>,
+    /// Main language of the documents (ISO 639-1), which picks the BM25 text analysis.
+    pub language: String,
+    /// The BM25 folder (a sibling of `index.rmx`), if the index has one.
+    pub lexical: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -111,6 +118,7 @@ pub(crate) fn write_atomic(
     meta: &IndexMeta,
     chunks: &[Chunk],
     vectors: &[f32],
+    graph: &[u8],
 ) -> Result<(), IndexError> {
     let io = |context: String| move |source| IndexError::Io { context, source };
     std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
@@ -137,6 +145,8 @@ pub(crate) fn write_atomic(
             w.write_all(&json)?;
             w.write_all(&(vectors.len() as u64).to_le_bytes())?;
             w.write_all(&bytes)?;
+            w.write_all(&(graph.len() as u64).to_le_bytes())?;
+            w.write_all(graph)?;
             w.write_all(TRAILER)?;
             let file = w.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()
@@ -150,7 +160,15 @@ pub(crate) fn write_atomic(
     result
 }
 
-pub(crate) fn read(dir: &Path) -> Result<(IndexMeta, Vec<Chunk>, Vec<f32>), IndexError> {
+/// What `index.rmx` holds.
+pub(crate) struct Parts {
+    pub meta: IndexMeta,
+    pub chunks: Vec<Chunk>,
+    pub vectors: Vec<f32>,
+    pub graph: Vec<u8>,
+}
+
+pub(crate) fn read(dir: &Path) -> Result<Parts, IndexError> {
     let path = dir.join(INDEX_FILE);
     if !path.exists() {
         return Err(IndexError::Missing(path));
@@ -197,17 +215,28 @@ pub(crate) fn read(dir: &Path) -> Result<(IndexMeta, Vec<Chunk>, Vec<f32>), Inde
         .checked_mul(4)
         .and_then(|b| pos.checked_add(b))
         .ok_or_else(|| corrupt("bad vector count"))?;
-    if end + 8 != bytes.len() {
+    if end + 8 + 8 > bytes.len() {
         return Err(corrupt("vector block size does not match the file size"));
     }
     let vectors: Vec<f32> = bytes[pos..end]
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
+    pos = end;
+    let graph_len = take_u64(&mut pos)?;
+    if pos.checked_add(graph_len).and_then(|e| e.checked_add(8)) != Some(bytes.len()) {
+        return Err(corrupt("graph block size does not match the file size"));
+    }
+    let graph = bytes[pos..pos + graph_len].to_vec();
     let meta = header.meta.into_owned();
     let chunks = header.chunks.into_owned();
     if meta.dim == 0 || vectors.len() != chunks.len() * meta.dim {
         return Err(corrupt("chunk count and vectors disagree"));
     }
-    Ok((meta, chunks, vectors))
+    Ok(Parts {
+        meta,
+        chunks,
+        vectors,
+        graph,
+    })
 }

@@ -1,22 +1,47 @@
-//! Raymundo's vector index.
+//! Raymundo's retrieval index: vectors, BM25 and their fusion.
 //!
-//! A built index is an immutable artifact: the chunks with their metadata and one contiguous
-//! block of L2-normalised `f32` vectors, searched by exact inner product (cosine). The file
-//! format is versioned and records the embedding model and the settings it was built with, so
-//! loading refuses an index that the configured model cannot query. Writing goes to a
-//! temporary file in the same folder, is synced, then renamed over the old one: a crash
-//! mid-build leaves the previous index usable. The builder reuses the chunks and vectors of
-//! unchanged documents from the previous index (incremental builds).
+//! A built index is an immutable artifact: the chunks with their metadata, one contiguous
+//! block of L2-normalised `f32` vectors searched by inner product (cosine), and a BM25 index
+//! of the same chunks (tantivy, Spanish or English analysis) in a folder named by the header.
+//! A search fuses both lists (reciprocal rank fusion by default), can diversify the result
+//! (MMR), filter by source or intent, and reports how much of the query the best passages
+//! cover (an out-of-scope signal). The file format is versioned and records the embedding
+//! model and the settings it was built with, so loading refuses an index that the configured
+//! model cannot query. Writing goes to a new BM25 folder and a temporary file, synced, then
+//! renamed over the old `index.rmx`: a crash mid-build leaves the previous index usable. The
+//! builder reuses the chunks and vectors of unchanged documents from the previous index, and
+//! the BM25 folder is updated the same way (incremental builds).
 
 mod format;
+mod hybrid;
+mod lexical;
 mod search;
 
 pub use format::{DocumentEntry, IndexError, IndexMeta, FORMAT_VERSION, INDEX_FILE};
+pub use hybrid::SearchParams;
+pub use lexical::{analyze, analyzer, codes, Filter, Lexical, LexicalHit, LexicalLanguage};
 pub use search::dot;
 
+use lexical::LexicalWriter;
 use raymundo_core::{Chunk, Hit};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Prefix of BM25 folders inside the index folder.
+const LEXICAL_PREFIX: &str = "bm25-";
+
+/// The result of a search: hits, and the signals that decide whether the question is in scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResult {
+    /// The hits, best first.
+    pub hits: Vec<Hit>,
+    /// The best cosine similarity of any chunk passing the filter (the dense guard signal).
+    pub best_dense: f32,
+    /// The largest IDF-weighted share of the query's terms that one of the best passages
+    /// contains (1.0 without BM25): low when the question is about something the documents
+    /// don't mention.
+    pub coverage: f32,
+}
 
 /// A loaded (or freshly built) index.
 #[derive(Debug, Clone)]
@@ -26,6 +51,9 @@ pub struct Index {
     vectors: Vec<f32>,
     /// Each document's chunks are contiguous: path -> (first chunk, count).
     ranges: HashMap<String, (usize, usize)>,
+    lexical: Option<Lexical>,
+    /// The folder the index was loaded from or saved to.
+    dir: Option<PathBuf>,
 }
 
 impl Index {
@@ -42,6 +70,8 @@ impl Index {
             chunks,
             vectors,
             ranges,
+            lexical: None,
+            dir: None,
         }
     }
 
@@ -71,34 +101,247 @@ impl Index {
         &self.vectors[i * d..(i + 1) * d]
     }
 
-    /// The `k` chunks most similar to `query` (normalised, `dim` long), best first; chunks
-    /// for which `keep` returns false are skipped.
-    pub fn search(
-        &self,
-        query: &[f32],
-        k: usize,
-        keep: Option<&dyn Fn(&Chunk) -> bool>,
-    ) -> Vec<Hit> {
-        assert_eq!(query.len(), self.meta.dim, "query dimension");
-        let top = search::top_k(&self.vectors, self.meta.dim, query, k, |i| {
-            keep.is_none_or(|f| f(&self.chunks[i]))
-        });
-        top.into_iter()
-            .map(|(i, score)| Hit {
-                score,
-                chunk: self.chunks[i].clone(),
-            })
+    /// The BM25 index, if the index has one (every saved index does).
+    pub fn lexical(&self) -> Option<&Lexical> {
+        self.lexical.as_ref()
+    }
+
+    /// The `k` chunks most similar to `query` (normalised, `dim` long) by cosine alone, best
+    /// first; chunks the filter rejects are skipped.
+    pub fn search(&self, query: &[f32], k: usize, filter: &Filter) -> Vec<Hit> {
+        self.dense_candidates(query, k, filter)
+            .into_iter()
+            .map(|(i, score)| Hit::dense(self.chunks[i].clone(), score))
             .collect()
     }
 
-    /// Writes the index atomically to `dir/index.rmx`.
-    pub fn save(&self, dir: &Path) -> Result<(), IndexError> {
-        format::write_atomic(dir, &self.meta, &self.chunks, &self.vectors)
+    fn dense_candidates(&self, query: &[f32], n: usize, filter: &Filter) -> Vec<(usize, f32)> {
+        assert_eq!(query.len(), self.meta.dim, "query dimension");
+        search::top_k(&self.vectors, self.meta.dim, query, n, |i| {
+            filter.matches(&self.chunks[i])
+        })
     }
 
-    /// Loads `dir/index.rmx`, checking the format version and, if given, the model.
+    /// Hybrid search: dense and BM25 candidates for the query (its vector and its text),
+    /// fused as `params` say, optionally MMR re-ranked, filtered.
+    pub fn hybrid_search(
+        &self,
+        query_vector: &[f32],
+        query_text: &str,
+        params: &SearchParams,
+    ) -> Result<SearchResult, IndexError> {
+        let n = params.candidates.max(params.k);
+        let dense = self.dense_candidates(query_vector, n, &params.filter);
+        let best_dense = dense.first().map_or(-1.0, |d| d.1);
+        // BM25 runs in every mode: its best passages feed the coverage signal.
+        let lexical: Vec<(usize, f32, f32)> = match &self.lexical {
+            Some(lex) => lex
+                .search(query_text, n, &params.filter)?
+                .into_iter()
+                .filter_map(|h| {
+                    let row = self.row(&h.doc, h.position)?;
+                    Some((row, h.score, dot(self.vector(row), query_vector)))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut fused = hybrid::fuse(&dense, &lexical, params);
+        // Coverage is judged on the passages an answer would come from, before MMR.
+        let ck = params.coverage_k.unwrap_or(params.k);
+        let cover_rows: Vec<usize> = fused.iter().take(ck).map(|c| c.row).collect();
+        if let Some(lambda) = params.mmr_lambda {
+            fused.truncate(n);
+            fused = hybrid::mmr(fused, params.k, lambda, |row| self.vector(row).to_vec());
+        }
+        fused.truncate(params.k);
+        let hits: Vec<Hit> = fused
+            .into_iter()
+            .map(|c| Hit {
+                score: c.score,
+                dense: c.dense,
+                lexical: c.lexical,
+                neighbour: false,
+                chunk: self.chunks[c.row].clone(),
+            })
+            .collect();
+        // One passage must cover the question: an out-of-scope question's words tend to be
+        // scattered over several passages (measured: the best single passage separates
+        // in-scope from out-of-scope questions better than the union of the top passages).
+        let coverage = match &self.lexical {
+            Some(lex) => {
+                let terms = lex.query_terms(query_text);
+                cover_rows
+                    .iter()
+                    .map(|&r| {
+                        let c = &self.chunks[r];
+                        hybrid::coverage(lex, &terms, [c.text.as_str(), c.title.as_str()])
+                    })
+                    .fold(0.0, f32::max)
+            }
+            None => 1.0,
+        };
+        Ok(SearchResult {
+            hits,
+            best_dense,
+            coverage,
+        })
+    }
+
+    /// Adds to each hit its `radius` neighbouring chunks of the same document (before and
+    /// after, in document order), marked as neighbours and scored by cosine to the query.
+    pub fn with_neighbours(&self, hits: Vec<Hit>, radius: usize, query: &[f32]) -> Vec<Hit> {
+        if radius == 0 {
+            return hits;
+        }
+        let mut seen: std::collections::HashSet<(String, usize)> = hits
+            .iter()
+            .map(|h| (h.chunk.doc.clone(), h.chunk.position))
+            .collect();
+        let mut out = Vec::with_capacity(hits.len() * (1 + 2 * radius));
+        for hit in hits {
+            let (doc, pos) = (hit.chunk.doc.clone(), hit.chunk.position);
+            let first = pos.saturating_sub(radius);
+            let mut around = Vec::new();
+            for p in first..=pos + radius {
+                if p == pos || !seen.insert((doc.clone(), p)) {
+                    continue;
+                }
+                if let Some(row) = self.row(&doc, p) {
+                    let cos = dot(self.vector(row), query);
+                    around.push((
+                        p,
+                        Hit {
+                            score: hit.score,
+                            dense: cos,
+                            lexical: None,
+                            neighbour: true,
+                            chunk: self.chunks[row].clone(),
+                        },
+                    ));
+                }
+            }
+            // Keep document order: earlier neighbours, the hit, later neighbours.
+            let (before, after): (Vec<_>, Vec<_>) = around.into_iter().partition(|(p, _)| *p < pos);
+            out.extend(before.into_iter().map(|(_, h)| h));
+            out.push(hit);
+            out.extend(after.into_iter().map(|(_, h)| h));
+        }
+        out
+    }
+
+    /// The row of chunk `position` of document `doc`.
+    fn row(&self, doc: &str, position: usize) -> Option<usize> {
+        let &(start, count) = self.ranges.get(doc)?;
+        (position < count).then_some(start + position)
+    }
+
+    /// Sets the documents' main language (ISO 639-1), which picks the BM25 analysis.
+    pub fn set_language(&mut self, code: &str) {
+        self.meta.language = code.to_string();
+    }
+
+    /// Writes the index to `dir`: a BM25 folder (derived from `previous`'s when that index was
+    /// built with the same settings and language, so only changed documents are re-indexed),
+    /// then `index.rmx` atomically; finally removes BM25 folders no longer referenced.
+    pub fn save(&mut self, dir: &Path, previous: Option<&Index>) -> Result<(), IndexError> {
+        let language = LexicalLanguage::from_code(&self.meta.language);
+        // A name no other build uses, so the folder the current index.rmx names is never
+        // touched while the new one is written.
+        static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "{LEXICAL_PREFIX}{nanos:x}-{}-{}",
+            std::process::id(),
+            SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let lex_dir = dir.join(&name);
+        if lex_dir.exists() {
+            std::fs::remove_dir_all(&lex_dir).map_err(|source| IndexError::Io {
+                context: format!("clearing {}", lex_dir.display()),
+                source,
+            })?;
+        }
+        let base = previous.and_then(|p| {
+            let same = p.meta.settings == self.meta.settings
+                && p.meta.language == self.meta.language
+                && p.meta.model_id == self.meta.model_id;
+            let prev_dir = p.dir.as_ref()?.join(p.meta.lexical.as_ref()?);
+            (same && p.lexical.is_some() && prev_dir.join("meta.json").is_file())
+                .then_some((p, prev_dir))
+        });
+        let result = (|| {
+            let writer = match &base {
+                Some((prev, prev_dir)) => {
+                    let mut w = LexicalWriter::derive(prev_dir, &lex_dir, language)?;
+                    let prev_hashes = documents_by_path(prev);
+                    for d in &prev.meta.documents {
+                        let kept = self
+                            .meta
+                            .documents
+                            .iter()
+                            .any(|n| n.path == d.path && n.content_hash == d.content_hash);
+                        if !kept {
+                            w.remove_document(&d.path);
+                        }
+                    }
+                    for d in &self.meta.documents {
+                        let unchanged = prev_hashes
+                            .get(d.path.as_str())
+                            .is_some_and(|p| p.content_hash == d.content_hash);
+                        if !unchanged {
+                            self.add_document_chunks(&mut w, &d.path)?;
+                        }
+                    }
+                    w
+                }
+                None => {
+                    let mut w = LexicalWriter::create(&lex_dir, language)?;
+                    for c in &self.chunks {
+                        w.add_chunk(c)?;
+                    }
+                    w
+                }
+            };
+            writer.commit()?;
+            self.meta.lexical = Some(name.clone());
+            format::write_atomic(dir, &self.meta, &self.chunks, &self.vectors, &[])
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_dir_all(&lex_dir);
+            return Err(e);
+        }
+        // The new index is in place: older BM25 folders are garbage (open readers keep
+        // their files until they close them).
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let n = entry.file_name().to_string_lossy().to_string();
+                if n.starts_with(LEXICAL_PREFIX) && n != name {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        self.lexical = Some(Lexical::open(&lex_dir, language)?);
+        self.dir = Some(dir.to_path_buf());
+        Ok(())
+    }
+
+    fn add_document_chunks(&self, w: &mut LexicalWriter, path: &str) -> Result<(), IndexError> {
+        if let Some(&(start, count)) = self.ranges.get(path) {
+            for c in &self.chunks[start..start + count] {
+                w.add_chunk(c)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads `dir/index.rmx` and its BM25 folder, checking the format version and, if given,
+    /// the model.
     pub fn load(dir: &Path, expected_model: Option<&str>) -> Result<Self, IndexError> {
-        let (meta, chunks, vectors) = format::read(dir)?;
+        let parts = format::read(dir)?;
+        let meta = parts.meta;
         if let Some(model) = expected_model {
             if meta.model_id != model {
                 return Err(IndexError::ModelMismatch {
@@ -108,7 +351,19 @@ impl Index {
                 });
             }
         }
-        Ok(Self::new(meta, chunks, vectors))
+        let lexical = match &meta.lexical {
+            Some(name) => Some(Lexical::open(
+                &dir.join(name),
+                LexicalLanguage::from_code(&meta.language),
+            )?),
+            None => None,
+        };
+        // The graph block is reserved for approximate search; not used yet.
+        let _graph = parts.graph;
+        let mut index = Self::new(meta, parts.chunks, parts.vectors);
+        index.lexical = lexical;
+        index.dir = Some(dir.to_path_buf());
+        Ok(index)
     }
 
     /// The chunks and vectors of one document, if present.
@@ -141,6 +396,8 @@ impl IndexBuilder {
                 settings: settings.to_string(),
                 built_at_unix: 0,
                 documents: Vec::new(),
+                language: "es".into(),
+                lexical: None,
             },
             chunks: Vec::new(),
             vectors: Vec::new(),

@@ -62,7 +62,9 @@ impl Answerer for ExtractiveAnswerer {
     fn answer(&self, question: &str, hits: &[Hit]) -> Result<Answer, AnswerFailure> {
         let q_keys: HashSet<String> = content_keys(question).into_iter().collect();
         let mut candidates: Vec<Candidate> = Vec::new();
-        let best = hits.first().map_or(0.0, |h| h.score);
+        // Passages are judged by their cosine to the question (the fused rank score of hybrid
+        // search is not on that scale).
+        let best = hits.iter().map(|h| h.dense).fold(0.0f32, f32::max);
         for (h, hit) in hits.iter().enumerate() {
             for (order, s) in split_sentences(&hit.chunk.text).into_iter().enumerate() {
                 if !usable(s) {
@@ -75,7 +77,7 @@ impl Answerer for ExtractiveAnswerer {
                     q_keys.intersection(&keys).count() as f32 / q_keys.len() as f32
                 };
                 // Passages far below the best one contribute only if they match well.
-                let prior = 1.0 - (best - hit.score).max(0.0) * 4.0;
+                let prior = 1.0 - (best - hit.dense).max(0.0) * 4.0;
                 candidates.push(Candidate {
                     hit: h,
                     order,
@@ -126,7 +128,7 @@ impl Answerer for ExtractiveAnswerer {
                         source: hit.chunk.source.clone(),
                         title: hit.chunk.title.clone(),
                         position: hit.chunk.position,
-                        score: hit.score,
+                        score: hit.dense,
                     });
                     n
                 }
@@ -153,9 +155,8 @@ mod tests {
     use raymundo_core::Chunk;
 
     fn hit(doc: &str, score: f32, text: &str) -> Hit {
-        Hit {
-            score,
-            chunk: Chunk {
+        Hit::dense(
+            Chunk {
                 doc: doc.into(),
                 position: 0,
                 source: "faq".into(),
@@ -165,7 +166,8 @@ mod tests {
                 text: text.into(),
                 tokens: 10,
             },
-        }
+            score,
+        )
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! A loaded project: configuration, the embedding model, the index and the answer step.
 
 use anyhow::{bail, Context, Result};
-use raymundo_core::{Answer, Answerer, Config, Embedder, Hit, ModelChoice};
+use raymundo_core::{Answer, Answerer, Config, Embedder, ModelChoice};
 use raymundo_embed::{fetch, BertEmbedder, ModelSpec};
-use raymundo_index::Index;
+use raymundo_index::{Filter, Index, SearchParams, SearchResult};
 use raymundo_llm::ExtractiveAnswerer;
 use std::path::Path;
 use std::sync::Arc;
@@ -105,8 +105,10 @@ pub struct Assistant {
     /// The embedding model the index was built with.
     pub embedder: Arc<BertEmbedder>,
     answerer: Box<dyn Answerer>,
-    /// Best-score threshold below which a question is out of scope.
+    /// Best-cosine threshold below which a question is out of scope.
     pub min_score: f32,
+    /// Query-coverage threshold below which a question is out of scope.
+    pub min_coverage: f32,
 }
 
 impl Assistant {
@@ -128,6 +130,10 @@ impl Assistant {
         }
         let embedder = load_embedder(spec, origin, config.embedding.batch_size)?;
         let min_score = config.retrieval.min_score.unwrap_or(spec.default_min_score);
+        let min_coverage = config
+            .retrieval
+            .min_coverage
+            .unwrap_or(spec.default_min_coverage);
         let answerer = Box::new(ExtractiveAnswerer::new(
             Some(embedder.clone() as Arc<dyn Embedder>),
             config.answer.max_sentences,
@@ -138,26 +144,58 @@ impl Assistant {
             embedder,
             answerer,
             min_score,
+            min_coverage,
         })
     }
 
-    /// Top `k` passages for `query`, optionally only from one source label.
+    /// Top `k` passages for `query` by the configured retrieval (hybrid by default),
+    /// restricted by `filter`.
     pub fn search(
         &self,
         query: &str,
         k: usize,
-        source: Option<&str>,
-    ) -> Result<(Vec<Hit>, Timings)> {
+        filter: &Filter,
+    ) -> Result<(SearchResult, Timings)> {
+        let (_, result, timings) = self.retrieve(query, k, filter)?;
+        Ok((result, timings))
+    }
+
+    /// Like [`Assistant::search`] with other retrieval settings (to compare them).
+    pub fn search_with(
+        &self,
+        query: &str,
+        k: usize,
+        filter: &Filter,
+        retrieval: &raymundo_core::RetrievalConfig,
+    ) -> Result<(SearchResult, Timings)> {
+        let (_, result, timings) = self.retrieve_with(query, k, filter, retrieval)?;
+        Ok((result, timings))
+    }
+
+    fn retrieve(
+        &self,
+        query: &str,
+        k: usize,
+        filter: &Filter,
+    ) -> Result<(Vec<f32>, SearchResult, Timings)> {
+        self.retrieve_with(query, k, filter, &self.config.retrieval)
+    }
+
+    fn retrieve_with(
+        &self,
+        query: &str,
+        k: usize,
+        filter: &Filter,
+        retrieval: &raymundo_core::RetrievalConfig,
+    ) -> Result<(Vec<f32>, SearchResult, Timings)> {
         let t0 = Instant::now();
         let q = self.embedder.embed_query(query)?;
         let t1 = Instant::now();
-        let keep =
-            |c: &raymundo_core::Chunk| source.is_none_or(|s| c.source.eq_ignore_ascii_case(s));
-        let hits = self.index.search(
-            &q,
-            k,
-            source.map(|_| &keep as &dyn Fn(&raymundo_core::Chunk) -> bool),
-        );
+        let mut params = SearchParams::from_config(retrieval, k);
+        // The scope signal is always measured as `ask` sees it, whatever `k` is asked for.
+        params.coverage_k = Some(retrieval.top_k);
+        params.filter = filter.clone();
+        let result = self.index.hybrid_search(&q, query, &params)?;
         let t2 = Instant::now();
         let timings = Timings {
             embed_ms: ms(t1 - t0),
@@ -165,15 +203,23 @@ impl Assistant {
             answer_ms: 0.0,
             total_ms: ms(t2 - t0),
         };
-        Ok((hits, timings))
+        Ok((q, result, timings))
+    }
+
+    /// True when retrieval says the documents can answer: the best passage is similar enough
+    /// and the passages cover enough of the question's terms.
+    pub fn in_scope(&self, result: &SearchResult) -> bool {
+        !result.hits.is_empty()
+            && result.best_dense >= self.min_score
+            && result.coverage >= self.min_coverage
     }
 
     /// Answers `question`: retrieval, the scope decision, then the answer writer.
-    pub fn ask(&self, question: &str) -> Result<(Answer, Vec<Hit>, Timings)> {
+    pub fn ask(&self, question: &str) -> Result<(Answer, SearchResult, Timings)> {
         let t0 = Instant::now();
-        let (hits, mut timings) = self.search(question, self.config.retrieval.top_k, None)?;
-        let best = hits.first().map_or(f32::MIN, |h| h.score);
-        let answer = if best < self.min_score || question.trim().is_empty() {
+        let (q, result, mut timings) =
+            self.retrieve(question, self.config.retrieval.top_k, &Filter::default())?;
+        let answer = if !self.in_scope(&result) || question.trim().is_empty() {
             Answer {
                 text: self.config.answer.out_of_scope.clone(),
                 sources: Vec::new(),
@@ -182,6 +228,11 @@ impl Assistant {
             }
         } else {
             let t = Instant::now();
+            let hits = self.index.with_neighbours(
+                result.hits.clone(),
+                self.config.retrieval.neighbours,
+                &q,
+            );
             let a = match self.answerer.answer(question, &hits) {
                 Ok(a) => a,
                 Err(e) => {
@@ -198,7 +249,7 @@ impl Assistant {
             a
         };
         timings.total_ms = ms(t0.elapsed());
-        Ok((answer, hits, timings))
+        Ok((answer, result, timings))
     }
 }
 

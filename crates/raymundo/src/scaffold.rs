@@ -21,9 +21,23 @@ overlap_tokens = 40
 
 [retrieval]
 top_k = 4
-# Questions whose best passage scores below this are answered with answer.out_of_scope.
-# Leave unset to use the model's calibrated default; `raymundo eval --calibrate` suggests one.
-# min_score = 0.80
+# How vector (dense) and BM25 (exact words) results are combined: weighted, rrf, dense, bm25.
+# `raymundo eval retrieval --compare` measures all four on your questions.
+fusion = "weighted"
+# dense_weight = 0.7      # weighted: share of the cosine; BM25 gets the rest
+# rrf_k = 60              # rrf: score = sum of 1 / (rrf_k + rank)
+# candidates = 40         # taken from each list before fusion
+# mmr_lambda = 0.7        # set to diversify results (1 = relevance only)
+# neighbours = 1          # add the chunks around each answer passage
+# A question is out of scope (answered with answer.out_of_scope) when its best passage's
+# cosine is below min_score, or when no top passage contains at least min_coverage of its
+# words (IDF-weighted). Unset: the model's calibrated defaults; `raymundo eval retrieval`
+# suggests values for your questions.
+# min_score = 0.83
+# min_coverage = 0.42
+# Above this many chunks, vectors are searched with an HNSW graph instead of exactly.
+# ann_threshold = 20000
+# ef_search = 64
 
 [answer]
 out_of_scope = "Lo siento, no tengo esa información en los documentos de la empresa. ¿Quieres que te comunique con una persona del equipo?"

@@ -17,7 +17,7 @@ pub struct Args {
 /// Answers one question from the documents.
 pub fn run(root: &Path, args: Args) -> Result<()> {
     let assistant = Assistant::open(root)?;
-    let (answer, hits, timings) = assistant.ask(&args.question)?;
+    let (answer, result, timings) = assistant.ask(&args.question)?;
     if args.json {
         let out = serde_json::json!({
             "question": args.question,
@@ -25,8 +25,10 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
             "in_scope": answer.in_scope,
             "answered_by": answer.answered_by,
             "sources": answer.sources,
-            "best_score": hits.first().map(|h| h.score),
+            "best_score": result.best_dense,
             "threshold": assistant.min_score,
+            "coverage": result.coverage,
+            "min_coverage": assistant.min_coverage,
             "timings_ms": timings,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);

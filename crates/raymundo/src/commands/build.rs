@@ -266,7 +266,19 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
             }
         }
     }
-    let index = builder.finish();
+    let mut index = builder.finish();
+    // The BM25 analysis follows the documents' main language.
+    let sample: String = index
+        .chunks()
+        .iter()
+        .step_by((index.len() / 200).max(1))
+        .map(|c| c.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    index.set_language(match raymundo_ingest::detect_language(&sample) {
+        "en" => "en",
+        _ => "es",
+    });
     let on_disk: std::collections::HashSet<&str> =
         files.iter().map(|(rel, _)| rel.as_str()).collect();
     summary.documents_removed = previous.as_ref().map_or(0, |p| {
@@ -279,7 +291,7 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
     summary.documents = index.meta().documents.len();
     summary.chunks = index.len();
     summary.model = model_id;
-    index.save(&config.index_dir())?;
+    index.save(&config.index_dir(), previous.as_ref())?;
     lap(&mut summary, "write");
     Ok(summary)
 }

@@ -2,7 +2,12 @@
 
 use crate::project::Assistant;
 use anyhow::Result;
-use raymundo_eval::{calibrate, evaluate, load_questions, threshold_for_fp_rate, Retrieved};
+use raymundo_core::Fusion;
+use raymundo_eval::{
+    calibrate, calibrate_both, decision_rates, evaluate, load_questions, threshold_for_fp_rate,
+    Guard, Question, Report, Retrieved,
+};
+use raymundo_index::Filter;
 use std::path::{Path, PathBuf};
 
 /// Flags of `eval`.
@@ -14,7 +19,7 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum What {
-    /// hit@k, recall@k, MRR, nDCG@10 and the out-of-scope decision at the configured threshold.
+    /// hit@k, recall@k, MRR, nDCG@10 and the out-of-scope decision at the configured thresholds.
     Retrieval {
         /// Eval file (JSONL); default data/eval/preguntas.jsonl of the project.
         #[arg(long)]
@@ -25,10 +30,59 @@ enum What {
         /// Target false-positive rate for the suggested threshold.
         #[arg(long, default_value_t = 0.1)]
         target_fp: f64,
+        /// Evaluate every fusion mode (dense, bm25, rrf, weighted) side by side.
+        #[arg(long)]
+        compare: bool,
+        /// Add each question's ranks and scope signals to the JSON output.
+        #[arg(long)]
+        per_question: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// One fusion mode's results.
+struct Run {
+    fusion: Fusion,
+    retrieved: Vec<Retrieved>,
+    report: Report,
+    ms_per_query: f64,
+}
+
+fn run_questions(
+    assistant: &Assistant,
+    questions: &[Question],
+    fusion: Fusion,
+    k: usize,
+    guard: Guard,
+) -> Result<Run> {
+    let mut config = assistant.config.retrieval.clone();
+    config.fusion = fusion;
+    let mut retrieved = Vec::with_capacity(questions.len());
+    let started = std::time::Instant::now();
+    for q in questions {
+        let (result, _) = assistant.search_with(&q.query, 30, &Filter::default(), &config)?;
+        let mut docs: Vec<String> = Vec::new();
+        for h in &result.hits {
+            if !docs.contains(&h.chunk.doc) {
+                docs.push(h.chunk.doc.clone());
+            }
+        }
+        retrieved.push(Retrieved {
+            docs,
+            best_score: result.best_dense,
+            coverage: result.coverage,
+        });
+    }
+    let ms_per_query = started.elapsed().as_secs_f64() * 1000.0 / questions.len().max(1) as f64;
+    let report = evaluate(questions, &retrieved, k, guard);
+    Ok(Run {
+        fusion,
+        retrieved,
+        report,
+        ms_per_query,
+    })
 }
 
 /// Runs an evaluation.
@@ -37,69 +91,138 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         file,
         k,
         target_fp,
+        compare,
+        per_question,
         json,
     } = args.what;
     let assistant = Assistant::open(root)?;
     let file = file.unwrap_or_else(|| root.join("data/eval/preguntas.jsonl"));
     let questions = load_questions(&file)?;
-    let mut retrieved = Vec::with_capacity(questions.len());
-    let started = std::time::Instant::now();
-    for q in &questions {
-        let (hits, _) = assistant.search(&q.query, 30, None)?;
-        let mut docs: Vec<String> = Vec::new();
-        for h in &hits {
-            if !docs.contains(&h.chunk.doc) {
-                docs.push(h.chunk.doc.clone());
-            }
-        }
-        retrieved.push(Retrieved {
-            docs,
-            best_score: hits.first().map_or(-1.0, |h| h.score),
-        });
+    let guard = Guard {
+        min_score: assistant.min_score,
+        min_coverage: assistant.min_coverage,
+    };
+    let configured = assistant.config.retrieval.fusion;
+    let fusions: Vec<Fusion> = if compare {
+        let mut all = vec![configured];
+        all.extend(
+            [Fusion::Dense, Fusion::Bm25, Fusion::Rrf, Fusion::Weighted]
+                .into_iter()
+                .filter(|f| *f != configured),
+        );
+        all
+    } else {
+        vec![configured]
+    };
+    let mut runs = Vec::new();
+    for f in fusions {
+        runs.push(run_questions(&assistant, &questions, f, k, guard)?);
     }
-    let per_query_ms = started.elapsed().as_secs_f64() * 1000.0 / questions.len().max(1) as f64;
-    let report = evaluate(&questions, &retrieved, k, assistant.min_score);
-    let best_threshold = calibrate(&questions, &retrieved);
-    let (cal_fp, cal_miss) = raymundo_eval::decision_rates(&questions, &retrieved, best_threshold);
-    let target_threshold = threshold_for_fp_rate(&questions, &retrieved, target_fp);
+    let main = &runs[0];
+    let cal_score = calibrate(&questions, &main.retrieved, 0.0);
+    let cal_both = calibrate_both(&questions, &main.retrieved);
+    let (cal_fp, cal_miss) = decision_rates(&questions, &main.retrieved, cal_both);
+    let (score_fp, score_miss) = decision_rates(&questions, &main.retrieved, cal_score);
+    let target_threshold =
+        threshold_for_fp_rate(&questions, &main.retrieved, target_fp, guard.min_coverage);
     if json {
-        let mut v = serde_json::to_value(&report)?;
+        let mut v = serde_json::to_value(&main.report)?;
         v["model"] = assistant.index.meta().model_id.clone().into();
-        v["calibrated_threshold"] = best_threshold.into();
+        v["fusion"] = main.fusion.as_str().into();
+        v["calibrated_threshold"] = cal_both.min_score.into();
+        v["calibrated_min_coverage"] = cal_both.min_coverage.into();
         v["calibrated_false_positive_rate"] = cal_fp.into();
         v["calibrated_miss_rate"] = cal_miss.into();
+        v["calibrated_threshold_cosine_only"] = cal_score.min_score.into();
         v["threshold_for_target_fp"] = target_threshold.into();
         v["target_fp"] = target_fp.into();
-        v["ms_per_query"] = per_query_ms.into();
+        v["ms_per_query"] = main.ms_per_query.into();
+        if compare {
+            v["compare"] = runs
+                .iter()
+                .map(|r| {
+                    let mut o = serde_json::to_value(&r.report).unwrap_or_default();
+                    o["fusion"] = r.fusion.as_str().into();
+                    o["ms_per_query"] = r.ms_per_query.into();
+                    o
+                })
+                .collect();
+        }
+        if per_question {
+            v["per_question"] = questions
+                .iter()
+                .zip(&main.retrieved)
+                .map(|(q, r)| {
+                    let rank = r
+                        .docs
+                        .iter()
+                        .position(|d| q.relevant.iter().any(|e| raymundo_eval::matches(d, e)));
+                    serde_json::json!({
+                        "query": q.query,
+                        "in_scope": q.in_scope,
+                        "first_relevant_rank": rank.map(|r| r + 1),
+                        "best_score": r.best_score,
+                        "coverage": r.coverage,
+                        "answered": guard.answers(r),
+                    })
+                })
+                .collect();
+        }
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
+    let r = &main.report;
     println!(
         "Retrieval on {} ({} questions, {} in scope), model {}",
         file.display(),
-        report.questions,
-        report.in_scope,
+        r.questions,
+        r.in_scope,
         assistant.index.meta().model_id
     );
-    println!("  {:<28} {:.3}", format!("hit@{k}"), report.hit_at_k);
-    println!("  {:<28} {:.3}", format!("recall@{k}"), report.recall_at_k);
-    println!("  {:<28} {:.3}", "MRR", report.mrr);
-    println!("  {:<28} {:.3}", "nDCG@10", report.ndcg_at_10);
-    println!("  {:<28} {:.3}", "threshold (configured)", report.threshold);
     println!(
-        "  {:<28} {:.3}",
-        "  false-positive rate", report.false_positive_rate
+        "  {:<10} {:>7} {:>9} {:>7} {:>8} {:>7} {:>7} {:>8}",
+        "fusion",
+        format!("hit@{k}"),
+        format!("recall@{k}"),
+        "MRR",
+        "nDCG@10",
+        "FP",
+        "miss",
+        "ms/query"
     );
-    println!("  {:<28} {:.3}", "  miss rate", report.miss_rate);
+    for run in &runs {
+        let r = &run.report;
+        println!(
+            "  {:<10} {:>7.3} {:>9.3} {:>7.3} {:>8.3} {:>7.3} {:>7.3} {:>8.1}",
+            format!(
+                "{}{}",
+                run.fusion.as_str(),
+                if run.fusion == configured { "*" } else { "" }
+            ),
+            r.hit_at_k,
+            r.recall_at_k,
+            r.mrr,
+            r.ndcg_at_10,
+            r.false_positive_rate,
+            r.miss_rate,
+            run.ms_per_query
+        );
+    }
     println!(
-        "  {:<28} {:.3}  (fp {:.3}, miss {:.3})",
-        "best threshold", best_threshold, cal_fp, cal_miss
+        "  (* configured; FP = out-of-scope questions answered, miss = in-scope questions declined,"
     );
     println!(
-        "  {:<28} {:.3}",
-        format!("threshold for fp <= {target_fp}"),
-        target_threshold
+        "   at cosine >= {:.3} and coverage >= {:.2})",
+        guard.min_score, guard.min_coverage
     );
-    println!("  {:<28} {:.1}", "ms per query", per_query_ms);
+    println!(
+        "  calibrated on this file: cosine >= {:.3}, coverage >= {:.2} -> FP {:.3}, miss {:.3}",
+        cal_both.min_score, cal_both.min_coverage, cal_fp, cal_miss
+    );
+    println!(
+        "  cosine alone:            cosine >= {:.3}                  -> FP {:.3}, miss {:.3}",
+        cal_score.min_score, score_fp, score_miss
+    );
+    println!("  lowest cosine threshold with FP <= {target_fp}: {target_threshold:.3}");
     Ok(())
 }

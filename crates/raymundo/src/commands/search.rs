@@ -2,6 +2,7 @@
 
 use crate::project::Assistant;
 use anyhow::Result;
+use raymundo_index::Filter;
 use std::path::Path;
 
 /// Flags of `search`.
@@ -15,6 +16,9 @@ pub struct Args {
     /// Only passages with this source label (faq, manual, email ...).
     #[arg(long)]
     source: Option<String>,
+    /// Only passages of documents labelled with this intent.
+    #[arg(long)]
+    intent: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -23,16 +27,28 @@ pub struct Args {
 /// Prints the top-k passages with score, source, file and position.
 pub fn run(root: &Path, args: Args) -> Result<()> {
     let assistant = Assistant::open(root)?;
-    let (hits, timings) = assistant.search(&args.query, args.k.max(1), args.source.as_deref())?;
+    let filter = Filter {
+        source: args.source.map(|s| s.to_lowercase()),
+        intent: args.intent,
+    };
+    let (result, timings) = assistant.search(&args.query, args.k.max(1), &filter)?;
+    let hits = &result.hits;
     if args.json {
         let out = serde_json::json!({
             "query": args.query,
             "model": assistant.index.meta().model_id,
+            "fusion": assistant.config.retrieval.fusion.as_str(),
+            "in_scope": assistant.in_scope(&result),
+            "best_dense": result.best_dense,
+            "coverage": result.coverage,
             "hits": hits.iter().map(|h| serde_json::json!({
                 "score": h.score,
+                "dense": h.dense,
+                "bm25": h.lexical,
                 "id": h.chunk.id(),
                 "doc": h.chunk.doc,
                 "source": h.chunk.source,
+                "intent": h.chunk.intent,
                 "title": h.chunk.title,
                 "section": h.chunk.section,
                 "position": h.chunk.position,
@@ -48,10 +64,15 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         println!("No passages found.");
     }
     for (i, h) in hits.iter().enumerate() {
+        let bm25 = h
+            .lexical
+            .map(|b| format!(" bm25 {b:.1}"))
+            .unwrap_or_default();
         println!(
-            "{}. {:.3}  [{}] {} #{}{}",
+            "{}. {:.3} (cos {:.3}{bm25})  [{}] {} #{}{}",
             i + 1,
             h.score,
+            h.dense,
             h.chunk.source,
             h.chunk.doc,
             h.chunk.position,

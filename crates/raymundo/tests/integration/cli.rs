@@ -62,6 +62,32 @@ fn sample_company_builds_answers_declines_and_rebuilds_incrementally() {
         .iter()
         .all(|h| h["source"] == "faq"));
 
+    // An error code is found by its exact term (BM25 beside the vectors).
+    let hits = json(p, &["search", "E-402", "-k", "3", "--json"]);
+    assert_eq!(
+        docs_of(&hits)[0],
+        "manual/solucion-problemas-codigos-error.md",
+        "{hits}"
+    );
+    assert!(hits["hits"][0]["bm25"].is_number(), "{hits}");
+    // Intent labels from front matter filter too.
+    let support = json(
+        p,
+        &[
+            "search",
+            "el controlador no enciende",
+            "--intent",
+            "soporte_tecnico",
+            "--json",
+        ],
+    );
+    let support = support["hits"].as_array().unwrap();
+    assert!(!support.is_empty());
+    assert!(
+        support.iter().all(|h| h["intent"] == "soporte_tecnico"),
+        "{support:?}"
+    );
+
     // An in-scope question gets a grounded answer with numbered sources.
     let a = json(p, &["ask", "¿Aceptan pagos en OXXO?", "--json"]);
     assert_eq!(a["in_scope"], true, "{a}");
@@ -101,6 +127,28 @@ fn sample_company_builds_answers_declines_and_rebuilds_incrementally() {
         assert!(eval[key].is_number(), "missing {key}: {eval}");
     }
     assert!(eval["hit@k"].as_f64().unwrap() > 0.6, "{eval}");
+    // Hybrid retrieval (the default) ranks better than vectors alone on the sample.
+    let compare = json(
+        p,
+        &[
+            "eval",
+            "retrieval",
+            "--file",
+            &sample_eval(),
+            "--compare",
+            "--json",
+        ],
+    );
+    let mrr_of = |fusion: &str| {
+        compare["compare"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["fusion"] == fusion)
+            .and_then(|r| r["mrr"].as_f64())
+            .unwrap()
+    };
+    assert!(mrr_of("weighted") > mrr_of("dense") + 0.03, "{compare}");
 
     // Nothing changed: nothing is embedded again.
     let again = json(p, &["build", "--json"]);
@@ -125,6 +173,21 @@ fn sample_company_builds_answers_declines_and_rebuilds_incrementally() {
         ],
     );
     assert_eq!(docs_of(&hits)[0], "faq/envios.md");
+
+    // The BM25 folder was replaced, not accumulated.
+    let bm25_dirs = std::fs::read_dir(p.join("data/index"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("bm25-")
+        })
+        .count();
+    assert_eq!(bm25_dirs, 1);
+    let hits = json(p, &["search", "buque Zorzal", "-k", "1", "--json"]);
+    assert_eq!(docs_of(&hits)[0], "faq/envios.md", "{hits}");
 
     // A removed file leaves the index.
     std::fs::remove_file(&envios).unwrap();
