@@ -9,7 +9,12 @@ use std::path::Path;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// What to look for.
-    query: String,
+    #[arg(required_unless_present = "queries")]
+    query: Option<String>,
+    /// Run every line of this file as a query (in one loaded process) and report the
+    /// latency percentiles, embedding included; with --json, one result line per query.
+    #[arg(long, conflicts_with = "query")]
+    queries: Option<std::path::PathBuf>,
     /// Number of passages.
     #[arg(short, default_value_t = 5)]
     k: usize,
@@ -26,16 +31,22 @@ pub struct Args {
 
 /// Prints the top-k passages with score, source, file and position.
 pub fn run(root: &Path, args: Args) -> Result<()> {
+    let started = std::time::Instant::now();
     let assistant = Assistant::open(root)?;
+    let open_ms = started.elapsed().as_secs_f64() * 1000.0;
     let filter = Filter {
-        source: args.source.map(|s| s.to_lowercase()),
-        intent: args.intent,
+        source: args.source.clone().map(|s| s.to_lowercase()),
+        intent: args.intent.clone(),
     };
-    let (result, timings) = assistant.search(&args.query, args.k.max(1), &filter)?;
+    if let Some(file) = &args.queries {
+        return run_many(&assistant, file, &args, &filter, open_ms);
+    }
+    let query = args.query.clone().unwrap_or_default();
+    let (result, timings) = assistant.search(&query, args.k.max(1), &filter)?;
     let hits = &result.hits;
     if args.json {
         let out = serde_json::json!({
-            "query": args.query,
+            "query": query,
             "model": assistant.index.meta().model_id,
             "fusion": assistant.config.retrieval.fusion.as_str(),
             "in_scope": assistant.in_scope(&result),
@@ -98,5 +109,84 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         "({:.0} ms: embed {:.0} ms, search {:.1} ms)",
         timings.total_ms, timings.embed_ms, timings.search_ms
     );
+    Ok(())
+}
+
+/// The value at quantile `q` (0..=1) of sorted `values` (nearest rank).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn run_many(
+    assistant: &Assistant,
+    file: &Path,
+    args: &Args,
+    filter: &Filter,
+    open_ms: f64,
+) -> Result<()> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading queries from {}", file.display()))?;
+    let queries: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if queries.is_empty() {
+        anyhow::bail!("{} has no queries (one per line)", file.display());
+    }
+    let mut totals = Vec::with_capacity(queries.len());
+    let mut searches = Vec::with_capacity(queries.len());
+    for q in &queries {
+        let (result, timings) = assistant.search(q, args.k.max(1), filter)?;
+        totals.push(timings.total_ms);
+        searches.push(timings.search_ms);
+        if args.json {
+            let line = serde_json::json!({
+                "query": q,
+                "ms": timings.total_ms,
+                "in_scope": assistant.in_scope(&result),
+                "hits": result.hits.iter().map(|h| h.chunk.id()).collect::<Vec<_>>(),
+            });
+            println!("{line}");
+        }
+    }
+    totals.sort_by(f64::total_cmp);
+    searches.sort_by(f64::total_cmp);
+    let summary = serde_json::json!({
+        "queries": queries.len(),
+        "chunks": assistant.index.len(),
+        "open_ms": open_ms,
+        "p50_ms": percentile(&totals, 0.50),
+        "p95_ms": percentile(&totals, 0.95),
+        "p99_ms": percentile(&totals, 0.99),
+        "search_only_p50_ms": percentile(&searches, 0.50),
+        "search_only_p95_ms": percentile(&searches, 0.95),
+    });
+    if args.json {
+        println!("{}", serde_json::json!({ "summary": summary }));
+    } else {
+        println!(
+            "{} queries over {} chunks (index and model opened in {:.0} ms)",
+            queries.len(),
+            assistant.index.len(),
+            open_ms
+        );
+        println!(
+            "  per query, embedding included: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+            summary["p50_ms"].as_f64().unwrap_or(0.0),
+            summary["p95_ms"].as_f64().unwrap_or(0.0),
+            summary["p99_ms"].as_f64().unwrap_or(0.0)
+        );
+        println!(
+            "  search alone (vectors + BM25 + fusion): p50 {:.2} ms, p95 {:.2} ms",
+            summary["search_only_p50_ms"].as_f64().unwrap_or(0.0),
+            summary["search_only_p95_ms"].as_f64().unwrap_or(0.0)
+        );
+    }
     Ok(())
 }
