@@ -11,8 +11,8 @@
 //! `f16` scale and 16 bytes of nibbles: weight `j` is `(low nibble of byte j - 8) * scale`,
 //! weight `j + 16` uses the high nibble.
 //!
-//! [`read`] turns the container into tensors with the Hugging Face BERT names, so candle's
-//! `BertModel` loads it like any `model.safetensors`.
+//! [`read`] turns the container into tensors with the Hugging Face BERT names, so the encoder
+//! loads it like any `model.safetensors`.
 
 use crate::EmbedError;
 use candle_core::{Device, Tensor};
@@ -44,7 +44,7 @@ pub struct Header {
 }
 
 impl Header {
-    /// The equivalent Hugging Face `config.json` for candle's BERT loader.
+    /// The equivalent Hugging Face `config.json` for the BERT loader.
     pub fn bert_config_json(&self) -> serde_json::Value {
         serde_json::json!({
             "vocab_size": self.vocab,

