@@ -10,9 +10,12 @@
 
 mod format;
 mod search;
+mod simd;
 
 pub use format::{DocumentEntry, IndexError, IndexMeta, FORMAT_VERSION, INDEX_FILE};
 pub use search::dot;
+pub use search::{top_k, top_k_threads, PARALLEL_MIN_FLOATS};
+pub use simd::{dot_portable, Kernel};
 
 use raymundo_core::{Chunk, Hit};
 use std::collections::HashMap;
