@@ -9,10 +9,12 @@
 //! unchanged documents from the previous index (incremental builds).
 
 mod format;
+mod hnsw;
 mod search;
 mod simd;
 
 pub use format::{DocumentEntry, IndexError, IndexMeta, FORMAT_VERSION, INDEX_FILE};
+pub use hnsw::{Hnsw, HnswParams, DEFAULT_SEED, HNSW_FORMAT_VERSION};
 pub use search::dot;
 pub use search::{top_k, top_k_threads, PARALLEL_MIN_FLOATS};
 pub use simd::{dot_portable, Kernel};
