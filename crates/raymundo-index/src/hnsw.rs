@@ -521,6 +521,9 @@ impl Hnsw {
         let mut links = Vec::with_capacity(lq + 1);
         for (level, c) in cands.iter_mut().enumerate() {
             c.sort_by(|a, b| b.cmp(a));
+            // As many candidates as a sequential insertion would have: the batch's far nodes
+            // only cost heuristic checks.
+            c.truncate(self.params.ef_construction.max(self.max_links(level)));
             links.push(select(kernel, vectors, self.dim, c, self.max_links(level)));
         }
         Plan { links }
