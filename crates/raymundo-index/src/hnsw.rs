@@ -8,11 +8,12 @@
 //! closer to an already chosen neighbour than to the new node), as FAISS and hnswlib do.
 //!
 //! **Deterministic parallel build.** Levels come from a seeded generator. Nodes are inserted
-//! in batches: the worker threads search the graph as it stood at the start of the batch
-//! (read-only, so no locks) and also score the earlier nodes of the same batch exactly, then
-//! pick each new node's neighbours; one thread then writes the links and the reverse links
-//! in node order. The result depends on the seed and the data only, never on the number of
-//! threads or their timing.
+//! in batches of 256, in three steps: the worker threads (1) search the graph as it stood at
+//! the start of the batch (read-only, so no locks), add the earlier nodes of the same batch
+//! scored exactly, and pick each new node's neighbours; (2) compute, for every node that
+//! receives links from the batch, its new list (appended, or pruned by the heuristic when
+//! over capacity); then one thread (3) writes the lists. The result depends on the seed and
+//! the data only, never on the number of threads or their timing.
 //!
 //! **Filters.** Nodes for which the filter is false are still traversed (they keep the graph
 //! connected) but never returned; the beam keeps going until it holds `ef` accepted nodes, so
@@ -159,6 +160,45 @@ impl Visited {
     }
 }
 
+/// `f(state, i)` for `i` in `0..count`, spread over one thread per state (the calling thread
+/// is one of them), results in index order whatever thread computed them.
+fn run_parallel<T: Send>(
+    states: &mut [Searcher],
+    count: usize,
+    f: impl Fn(&mut Searcher, usize) -> T + Sync,
+) -> Vec<T> {
+    let next = AtomicUsize::new(0);
+    let work = |state: &mut Searcher| {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+            if i >= count {
+                break done;
+            }
+            done.push((i, f(state, i)));
+        }
+    };
+    let (mine, others) = states.split_first_mut().expect("at least one thread");
+    let mut all = if others.is_empty() || count < 2 {
+        work(mine)
+    } else {
+        std::thread::scope(|s| {
+            let work = &work;
+            let handles: Vec<_> = others
+                .iter_mut()
+                .map(|st| s.spawn(move || work(st)))
+                .collect();
+            let mut all = work(mine);
+            for h in handles {
+                all.extend(h.join().expect("HNSW build worker panicked"));
+            }
+            all
+        })
+    };
+    all.sort_unstable_by_key(|p| p.0);
+    all.into_iter().map(|p| p.1).collect()
+}
+
 /// Reusable buffers of one searching thread.
 struct Searcher {
     visited: Visited,
@@ -236,34 +276,36 @@ impl Hnsw {
         let mut start = 0;
         while start < n {
             let end = (start + BATCH).min(n);
-            let next = AtomicUsize::new(start);
-            let graph_ref = &graph;
-            let mut plans: Vec<(usize, Plan)> = std::thread::scope(|s| {
-                let work = |searcher: &mut Searcher| {
-                    let mut done = Vec::new();
-                    loop {
-                        let q = next.fetch_add(1, AtomicOrdering::Relaxed);
-                        if q >= end {
-                            break done;
-                        }
-                        let plan = graph_ref.plan(kernel, vectors, searcher, q, start, inserted);
-                        done.push((q, plan));
-                    }
-                };
-                let (mine, others) = searchers.split_first_mut().expect("one searcher");
-                let handles: Vec<_> = others
-                    .iter_mut()
-                    .map(|searcher| s.spawn(move || work(searcher)))
-                    .collect();
-                let mut all = work(mine);
-                for h in handles {
-                    all.extend(h.join().expect("HNSW build worker panicked"));
-                }
-                all
+            // 1. Each new node's links, against the graph as it stands (parallel, read-only).
+            let g = &graph;
+            let plans = run_parallel(&mut searchers, end - start, |searcher, i| {
+                g.plan(kernel, vectors, searcher, start + i, start, inserted)
             });
-            plans.sort_by_key(|p| p.0);
-            for (q, plan) in plans {
-                graph.apply(kernel, vectors, q, &plan);
+            // 2. The reverse links, grouped by the node that receives them (parallel).
+            let mut requests: Vec<(u8, u32, u32)> = Vec::new();
+            for (i, plan) in plans.iter().enumerate() {
+                for (level, links) in plan.links.iter().enumerate() {
+                    let q = (start + i) as u32;
+                    requests.extend(links.iter().map(|&nb| (level as u8, nb, q)));
+                }
+            }
+            requests.sort_unstable();
+            let groups: Vec<&[(u8, u32, u32)]> =
+                requests.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)).collect();
+            let lists = run_parallel(&mut searchers, groups.len(), |searcher, i| {
+                g.reverse_links(kernel, vectors, searcher, &plans, start, groups[i])
+            });
+            // 3. Writes, in node order.
+            for (i, plan) in plans.iter().enumerate() {
+                for (level, links) in plan.links.iter().enumerate() {
+                    graph.set_neighbours(start + i, level, links);
+                }
+            }
+            for (group, list) in groups.iter().zip(&lists) {
+                let (level, nb, _) = group[0];
+                graph.set_neighbours(nb as usize, level as usize, list);
+            }
+            for q in start..end {
                 let level = graph.levels[q];
                 if !inserted || level > graph.max_level {
                     graph.entry = q as u32;
@@ -529,37 +571,42 @@ impl Hnsw {
         Plan { links }
     }
 
-    /// Writes node `q`'s links and the reverse links (build, single-threaded side).
-    fn apply(&mut self, kernel: Kernel, vectors: &[f32], q: usize, plan: &Plan) {
-        let mut ids: Vec<u32> = Vec::new();
-        let mut scores: Vec<f32> = Vec::new();
-        let mut cands: Vec<Scored> = Vec::new();
-        for (level, links) in plan.links.iter().enumerate() {
-            self.set_neighbours(q, level, links);
-            let cap = self.max_links(level);
-            for &nb in links {
-                let current = self.neighbours(nb as usize, level);
-                if current.len() < cap {
-                    ids.clear();
-                    ids.extend_from_slice(current);
-                    ids.push(q as u32);
-                    self.set_neighbours(nb as usize, level, &ids);
-                    continue;
-                }
-                // Full: keep the most diverse `cap` of the old list plus q.
-                ids.clear();
-                ids.extend_from_slice(current);
-                ids.push(q as u32);
-                scores.resize(ids.len(), 0.0);
-                let base = self.row(vectors, nb);
-                kernel.dot_ids(vectors, self.dim, &ids, base, &mut scores);
-                cands.clear();
-                cands.extend(ids.iter().zip(&scores).map(|(&i, &s)| Scored(s, i)));
-                cands.sort_by(|a, b| b.cmp(a));
-                let kept = select(kernel, vectors, self.dim, &cands, cap);
-                self.set_neighbours(nb as usize, level, &kept);
-            }
+    /// The new list of node `nb` at `level` once the batch's nodes in `requests` (all for
+    /// that node and level, in node order) link to it: appended while there is room, else the
+    /// most diverse `cap` of old and new by the heuristic. A node of the batch starts from its
+    /// planned list.
+    fn reverse_links(
+        &self,
+        kernel: Kernel,
+        vectors: &[f32],
+        searcher: &mut Searcher,
+        plans: &[Plan],
+        batch_start: usize,
+        requests: &[(u8, u32, u32)],
+    ) -> Vec<u32> {
+        let (level, nb, _) = requests[0];
+        let (level, nbu) = (level as usize, nb as usize);
+        let current: &[u32] = if nbu >= batch_start {
+            &plans[nbu - batch_start].links[level]
+        } else {
+            self.neighbours(nbu, level)
+        };
+        let mut ids = current.to_vec();
+        ids.extend(requests.iter().map(|r| r.2));
+        let cap = self.max_links(level);
+        if ids.len() <= cap {
+            return ids;
         }
+        let scores = &mut searcher.scores;
+        scores.resize(ids.len(), 0.0);
+        kernel.dot_ids(vectors, self.dim, &ids, self.row(vectors, nb), scores);
+        let mut cands: Vec<Scored> = ids
+            .iter()
+            .zip(scores.iter())
+            .map(|(&i, &s)| Scored(s, i))
+            .collect();
+        cands.sort_by(|a, b| b.cmp(a));
+        select(kernel, vectors, self.dim, &cands, cap)
     }
 
     /// The `k` nodes most similar to `query` by inner product, best first, among those for
