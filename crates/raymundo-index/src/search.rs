@@ -3,7 +3,7 @@
 //! A full scan: rows are scored a block at a time with the run-time selected SIMD kernel
 //! ([`Kernel`]), and a score only reaches the filter and the bounded heap when it beats the
 //! weakest kept result. Above [`PARALLEL_MIN_FLOATS`] floats the scoring is split over the
-//! available cores (scoped threads, contiguous slices); the filter then runs on the calling
+//! available cores (scoped threads taking blocks of rows in turn); the filter then runs on the calling
 //! thread over the scores, so it need not be `Sync`. The scan is bound by memory bandwidth
 //! once the vectors do not fit in the cache, which is where the second core pays most.
 
@@ -11,14 +11,19 @@ use crate::simd::Kernel;
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
-/// Below this many floats (`rows * dim`) the scan stays on the calling thread: starting a
-/// thread costs tens of microseconds, about what one core needs for 1M floats.
-pub const PARALLEL_MIN_FLOATS: usize = 1 << 20;
+/// Below this many floats (`rows * dim`, about 11k vectors of 384) the scan stays on the
+/// calling thread: below it the data fits in the last-level cache, one core scans it in a
+/// few hundred microseconds, and on a busy machine waiting for a second thread costs more
+/// than it saves.
+pub const PARALLEL_MIN_FLOATS: usize = 1 << 22;
 
 /// Rows scored per kernel call when scanning on one thread (the scores live on the stack).
 const BLOCK: usize = 256;
+
+/// Rows per work item when the scan is split over threads.
+const PARALLEL_BLOCK: usize = 2048;
 
 /// The kernel for this CPU, detected once.
 pub(crate) fn kernel() -> Kernel {
@@ -155,16 +160,23 @@ pub fn top_k_threads(
     SCORES.with_borrow_mut(|scores| {
         scores.clear();
         scores.resize(n, 0.0);
-        let per = n.div_ceil(threads);
+        // Blocks handed out one at a time: a thread that the OS leaves waiting (the machine
+        // is shared) delays the scan by one block at most, not by half of it.
+        let blocks = Mutex::new(
+            scores
+                .chunks_mut(PARALLEL_BLOCK)
+                .zip(vectors.chunks(PARALLEL_BLOCK * dim)),
+        );
+        let work = || loop {
+            let next = blocks.lock().unwrap_or_else(|e| e.into_inner()).next();
+            let Some((out, rows)) = next else { break };
+            kernel.dot_rows(rows, dim, query, out);
+        };
         std::thread::scope(|s| {
-            let mut parts = scores.chunks_mut(per).zip(vectors.chunks(per * dim));
-            let mine = parts.next();
-            for (out, rows) in parts {
-                s.spawn(move || kernel.dot_rows(rows, dim, query, out));
+            for _ in 1..threads {
+                s.spawn(work);
             }
-            if let Some((out, rows)) = mine {
-                kernel.dot_rows(rows, dim, query, out);
-            }
+            work();
         });
         top.offer(0, scores, &keep);
     });
