@@ -964,6 +964,7 @@ mod tests {
     }
 
     const DIM: usize = 48;
+    const RANK: usize = 32;
 
     fn recall(g: &Hnsw, v: &[f32], queries: &[f32], keep: &dyn Fn(usize) -> bool) -> f64 {
         let mut hits = 0;
@@ -983,8 +984,8 @@ mod tests {
 
     #[test]
     fn recall_at_10_against_exact_search_on_low_rank_data() {
-        let v = low_rank(4000, DIM, 16, 1);
-        let queries = low_rank(100, DIM, 16, 2);
+        let v = low_rank(2500, DIM, RANK, 1);
+        let queries = low_rank(60, DIM, RANK, 2);
         let g = Hnsw::build(&v, DIM, &HnswParams::default());
         let r = recall(&g, &v, &queries, &|_| true);
         assert!(r >= 0.98, "recall@10 {r}");
@@ -992,8 +993,8 @@ mod tests {
 
     #[test]
     fn a_filter_is_respected_and_still_finds_the_best_allowed() {
-        let v = low_rank(3000, DIM, 16, 3);
-        let queries = low_rank(50, DIM, 16, 4);
+        let v = low_rank(1500, DIM, RANK, 3);
+        let queries = low_rank(30, DIM, RANK, 4);
         let g = Hnsw::build(&v, DIM, &HnswParams::default());
         let keep = |i: usize| i % 3 == 0;
         for q in queries.chunks_exact(DIM) {
@@ -1008,7 +1009,7 @@ mod tests {
 
     #[test]
     fn the_build_is_deterministic_whatever_the_threads() {
-        let v = low_rank(700, DIM, 16, 5);
+        let v = low_rank(700, DIM, RANK, 5);
         let p = HnswParams::default();
         let one = Hnsw::build_with(&v, DIM, &p, 42, 1);
         let three = Hnsw::build_with(&v, DIM, &p, 42, 3);
@@ -1025,12 +1026,12 @@ mod tests {
         let back = Hnsw::from_bytes(&empty.to_bytes(), 0).expect("empty round trip");
         assert_eq!(back, empty);
 
-        let one = low_rank(1, DIM, 16, 6);
+        let one = low_rank(1, DIM, RANK, 6);
         let g = Hnsw::build(&one, DIM, &p);
         assert_eq!(g.search(&one, &one, 5, 10, &|_| true).len(), 1);
         assert_eq!(g.search(&one, &one, 0, 10, &|_| true), vec![]);
 
-        let few = low_rank(7, DIM, 16, 7);
+        let few = low_rank(7, DIM, RANK, 7);
         let g = Hnsw::build(&few, DIM, &p);
         let got = g.search(&few, &few[2 * DIM..3 * DIM], 50, 1, &|_| true);
         assert_eq!(got.len(), 7, "k > n returns every node");
@@ -1039,10 +1040,10 @@ mod tests {
 
     #[test]
     fn serialisation_round_trip_searches_the_same() {
-        let v = low_rank(1500, DIM, 16, 8);
+        let v = low_rank(600, DIM, RANK, 8);
         let g = Hnsw::build(&v, DIM, &HnswParams::default());
         let bytes = g.to_bytes();
-        let back = Hnsw::from_bytes(&bytes, 1500).expect("round trip");
+        let back = Hnsw::from_bytes(&bytes, 600).expect("round trip");
         assert_eq!(back, g);
         let q = &v[..DIM];
         assert_eq!(
@@ -1060,7 +1061,7 @@ mod tests {
 
     #[test]
     fn corrupt_or_truncated_graphs_are_errors() {
-        let v = low_rank(300, DIM, 16, 9);
+        let v = low_rank(300, DIM, RANK, 9);
         let g = Hnsw::build(&v, DIM, &HnswParams::default());
         let bytes = g.to_bytes();
         let err = |b: &[u8], n: usize| Hnsw::from_bytes(b, n).expect_err("must be refused");
