@@ -59,7 +59,7 @@ def main():
     print(f"faiss {faiss.__version__}: n {n}, dim {dim}, {faiss.omp_get_max_threads()} threads",
           file=sys.stderr)
 
-    nq_exact = min(max(2_000_000_000 // (n * dim), 20), nq)
+    nq_exact = min(max(500_000_000 // (n * dim), 20), nq)
     qx = queries[:nq_exact]
     default_threads = faiss.omp_get_max_threads()
     for name, make, threads in [

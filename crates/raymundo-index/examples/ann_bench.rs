@@ -135,8 +135,8 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |c| c.get())
     );
 
-    // Exact: fewer queries for larger sizes (about 2e9 floats scanned per pass).
-    let nq_exact = (2_000_000_000 / (n * dim)).clamp(20, nq);
+    // Exact: fewer queries for larger sizes (about 5e8 floats scanned per pass).
+    let nq_exact = (500_000_000 / (n * dim)).clamp(20, nq);
     let qx = &qs[..nq_exact];
     for threads in [0, 1] {
         let search = |k: usize| {

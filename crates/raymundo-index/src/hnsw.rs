@@ -264,8 +264,7 @@ impl Hnsw {
         };
         let m = params.m;
         let levels = draw_levels(n, m, seed);
-        let mut graph = Hnsw::empty(n, dim.max(1), params, seed, levels);
-        graph.dim = dim;
+        let mut graph = Hnsw::empty(n, dim, params, seed, levels);
         if n == 0 {
             return graph;
         }
