@@ -149,8 +149,9 @@ pub struct RetrievalConfig {
     pub min_coverage: Option<f32>,
     /// Above this many chunks, vectors are searched with an HNSW graph instead of exactly.
     pub ann_threshold: usize,
-    /// HNSW search breadth (higher: better recall, slower).
-    pub ef_search: usize,
+    /// HNSW search breadth (higher: better recall, slower). `None`: 160 up to 300k chunks,
+    /// 384 above (recall@10 >= 0.98 against exact search, measured).
+    pub ef_search: Option<usize>,
 }
 
 impl Default for RetrievalConfig {
@@ -166,7 +167,7 @@ impl Default for RetrievalConfig {
             neighbours: 0,
             min_coverage: None,
             ann_threshold: 20_000,
-            ef_search: 64,
+            ef_search: None,
         }
     }
 }
@@ -422,7 +423,7 @@ impl Config {
                 format!("must be 0..=5, got {}", r.neighbours),
             );
         }
-        if r.ef_search == 0 {
+        if r.ef_search == Some(0) {
             return invalid("retrieval.ef_search", "must be at least 1".into());
         }
         if self.embedding.batch_size == 0 {

@@ -20,8 +20,8 @@ pub struct SearchParams {
     pub dense_weight: f32,
     /// MMR lambda (`None`: no re-ranking).
     pub mmr_lambda: Option<f32>,
-    /// HNSW search breadth, when the index has a graph.
-    pub ef_search: usize,
+    /// HNSW search breadth, when the index has a graph (`None`: the index's default).
+    pub ef_search: Option<usize>,
     /// The coverage signal is measured over this many of the best fused and BM25 passages
     /// (`None`: `k`).
     pub coverage_k: Option<usize>,
@@ -39,7 +39,7 @@ impl SearchParams {
             rrf_k: 60.0,
             dense_weight: 1.0,
             mmr_lambda: None,
-            ef_search: 64,
+            ef_search: None,
             coverage_k: None,
             filter: Filter::default(),
         }

@@ -13,14 +13,19 @@
 //! the BM25 folder is updated the same way (incremental builds).
 
 mod format;
+mod hnsw;
 mod hybrid;
 mod lexical;
 mod search;
+mod simd;
 
 pub use format::{DocumentEntry, IndexError, IndexMeta, FORMAT_VERSION, INDEX_FILE};
+pub use hnsw::{Hnsw, HnswParams, DEFAULT_SEED, HNSW_FORMAT_VERSION};
 pub use hybrid::SearchParams;
 pub use lexical::{analyze, analyzer, codes, Filter, Lexical, LexicalHit, LexicalLanguage};
 pub use search::dot;
+pub use search::{top_k, top_k_threads, PARALLEL_MIN_FLOATS};
+pub use simd::{dot_portable, Kernel};
 
 use lexical::LexicalWriter;
 use raymundo_core::{Chunk, Hit};
@@ -52,6 +57,8 @@ pub struct Index {
     /// Each document's chunks are contiguous: path -> (first chunk, count).
     ranges: HashMap<String, (usize, usize)>,
     lexical: Option<Lexical>,
+    /// The approximate-search graph, for large indexes.
+    ann: Option<std::sync::Arc<Hnsw>>,
     /// The folder the index was loaded from or saved to.
     dir: Option<PathBuf>,
 }
@@ -71,6 +78,7 @@ impl Index {
             vectors,
             ranges,
             lexical: None,
+            ann: None,
             dir: None,
         }
     }
@@ -106,20 +114,72 @@ impl Index {
         self.lexical.as_ref()
     }
 
+    /// The approximate-search graph, if the index has one.
+    pub fn ann(&self) -> Option<&Hnsw> {
+        self.ann.as_deref()
+    }
+
+    /// Builds the HNSW graph over the vectors (searches then use it), unless `previous` has
+    /// one over exactly the same chunks, which is reused.
+    pub fn build_ann(&mut self, params: &HnswParams, previous: Option<&Index>) {
+        if let Some(prev) = previous {
+            let same = prev.ann.is_some()
+                && prev.meta.model_id == self.meta.model_id
+                && prev.meta.documents == self.meta.documents
+                && prev.len() == self.len();
+            if same {
+                self.ann = prev.ann.clone();
+                return;
+            }
+        }
+        self.ann = Some(std::sync::Arc::new(Hnsw::build(
+            &self.vectors,
+            self.meta.dim,
+            params,
+        )));
+    }
+
     /// The `k` chunks most similar to `query` (normalised, `dim` long) by cosine alone, best
-    /// first; chunks the filter rejects are skipped.
+    /// first; chunks the filter rejects are skipped. Uses the graph when there is one.
     pub fn search(&self, query: &[f32], k: usize, filter: &Filter) -> Vec<Hit> {
-        self.dense_candidates(query, k, filter)
+        self.dense_candidates(query, k, None, filter)
             .into_iter()
             .map(|(i, score)| Hit::dense(self.chunks[i].clone(), score))
             .collect()
     }
 
-    fn dense_candidates(&self, query: &[f32], n: usize, filter: &Filter) -> Vec<(usize, f32)> {
+    /// The graph's search breadth when none is configured: measured to keep recall@10
+    /// against exact search at 0.98 or more (160 up to a few hundred thousand vectors; 1M
+    /// needed 384).
+    pub fn default_ef(&self) -> usize {
+        if self.len() <= 300_000 {
+            160
+        } else {
+            384
+        }
+    }
+
+    fn dense_candidates(
+        &self,
+        query: &[f32],
+        n: usize,
+        ef: Option<usize>,
+        filter: &Filter,
+    ) -> Vec<(usize, f32)> {
         assert_eq!(query.len(), self.meta.dim, "query dimension");
-        search::top_k(&self.vectors, self.meta.dim, query, n, |i| {
-            filter.matches(&self.chunks[i])
-        })
+        let keep = |i: usize| filter.matches(&self.chunks[i]);
+        if let Some(graph) = &self.ann {
+            // A filter that keeps few chunks makes the graph walk long: scan those exactly.
+            let selective = !filter.is_empty() && {
+                let kept = self.chunks.iter().filter(|c| filter.matches(c)).count();
+                kept * 10 < self.len()
+            };
+            if !selective {
+                let ef = ef.unwrap_or_else(|| self.default_ef()).max(n);
+                return graph.search(&self.vectors, query, n, ef, &keep);
+            }
+        }
+        search::top_k(&self.vectors, self.meta.dim, query, n, keep)
     }
 
     /// Hybrid search: dense and BM25 candidates for the query (its vector and its text),
@@ -131,7 +191,7 @@ impl Index {
         params: &SearchParams,
     ) -> Result<SearchResult, IndexError> {
         let n = params.candidates.max(params.k);
-        let dense = self.dense_candidates(query_vector, n, &params.filter);
+        let dense = self.dense_candidates(query_vector, n, params.ef_search, &params.filter);
         let best_dense = dense.first().map_or(-1.0, |d| d.1);
         // BM25 runs in every mode: its best passages feed the coverage signal.
         let lexical: Vec<(usize, f32, f32)> = match &self.lexical {
@@ -307,7 +367,8 @@ impl Index {
             };
             writer.commit()?;
             self.meta.lexical = Some(name.clone());
-            format::write_atomic(dir, &self.meta, &self.chunks, &self.vectors, &[])
+            let graph = self.ann.as_ref().map(|g| g.to_bytes()).unwrap_or_default();
+            format::write_atomic(dir, &self.meta, &self.chunks, &self.vectors, &graph)
         })();
         if let Err(e) = result {
             let _ = std::fs::remove_dir_all(&lex_dir);
@@ -358,9 +419,19 @@ impl Index {
             )?),
             None => None,
         };
-        // The graph block is reserved for approximate search; not used yet.
-        let _graph = parts.graph;
+        let ann = match parts.graph.is_empty() {
+            true => None,
+            false => Some(std::sync::Arc::new(
+                Hnsw::from_bytes(&parts.graph, parts.chunks.len()).map_err(|message| {
+                    IndexError::Corrupt {
+                        path: dir.join(INDEX_FILE),
+                        message: format!("HNSW graph: {message}"),
+                    }
+                })?,
+            )),
+        };
         let mut index = Self::new(meta, parts.chunks, parts.vectors);
+        index.ann = ann;
         index.lexical = lexical;
         index.dir = Some(dir.to_path_buf());
         Ok(index)

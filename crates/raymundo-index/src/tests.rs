@@ -349,3 +349,63 @@ fn neighbours_come_in_document_order() {
         .collect();
     assert_eq!(order, [(1, true), (2, false), (3, true)]);
 }
+
+#[test]
+fn a_large_index_searches_through_its_graph_and_keeps_it_on_disk() {
+    // Low-rank vectors, like real embeddings (uniform random ones defeat any graph).
+    let (n, dim, rank) = (3000, 32, 6);
+    let mut seed = 42u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 11) as f32 / (1u64 << 53) as f32 - 0.5
+    };
+    let basis: Vec<f32> = (0..rank * dim).map(|_| next()).collect();
+    let row = |next: &mut dyn FnMut() -> f32| {
+        let z: Vec<f32> = (0..rank).map(|_| next()).collect();
+        let mut v: Vec<f32> = (0..dim)
+            .map(|d| (0..rank).map(|r| z[r] * basis[r * dim + d]).sum::<f32>() + 0.01 * next())
+            .collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|x| *x /= norm);
+        v
+    };
+    let mut b = IndexBuilder::new("test-model", dim, "s1");
+    for d in 0..n / 10 {
+        let path = format!("d{d:04}.md");
+        let chunks: Vec<Chunk> = (0..10).map(|i| chunk(&path, i)).collect();
+        let vectors: Vec<f32> = (0..10).flat_map(|_| row(&mut next)).collect();
+        b.add_document(entry(&path, 10), chunks, vectors).unwrap();
+    }
+    let mut index = b.finish();
+    let queries: Vec<Vec<f32>> = (0..50).map(|_| row(&mut next)).collect();
+    let exact: Vec<Vec<String>> = queries
+        .iter()
+        .map(|q| ids(&index.search(q, 10, &Filter::default())))
+        .collect();
+    index.build_ann(&HnswParams::default(), None);
+    let dir = tempfile::tempdir().unwrap();
+    index.save(dir.path(), None).unwrap();
+    let loaded = Index::load(dir.path(), Some("test-model")).unwrap();
+    assert!(loaded.ann().is_some(), "the graph is saved with the index");
+    let mut found = 0;
+    for (q, truth) in queries.iter().zip(&exact) {
+        let approx = ids(&loaded.search(q, 10, &Filter::default()));
+        found += approx.iter().filter(|id| truth.contains(id)).count();
+    }
+    let recall = found as f64 / (10 * queries.len()) as f64;
+    assert!(recall >= 0.98, "recall@10 {recall}");
+    // A damaged graph is refused with a reason, not half-loaded.
+    let path = dir.path().join(INDEX_FILE);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() - 8 - 40;
+    bytes[at] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Index::load(dir.path(), None).unwrap_err().to_string();
+    assert!(err.contains("HNSW graph"), "{err}");
+}
+
+fn ids(hits: &[Hit]) -> Vec<String> {
+    hits.iter().map(|h| h.chunk.id()).collect()
+}

@@ -37,7 +37,7 @@ fusion = "weighted"
 # min_coverage = 0.42
 # Above this many chunks, vectors are searched with an HNSW graph instead of exactly.
 # ann_threshold = 20000
-# ef_search = 64
+# ef_search = 160       # unset: 160, or 384 above 300k chunks
 
 [answer]
 out_of_scope = "Lo siento, no tengo esa información en los documentos de la empresa. ¿Quieres que te comunique con una persona del equipo?"

@@ -50,6 +50,8 @@ pub struct Summary {
     pub pii: BTreeMap<String, usize>,
     /// Seconds per stage.
     pub seconds: BTreeMap<&'static str, f64>,
+    /// Whether the index has an approximate-search (HNSW) graph.
+    pub ann: bool,
 }
 
 fn settings_fingerprint(config: &Config, model_id: &str) -> String {
@@ -291,6 +293,13 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
     summary.documents = index.meta().documents.len();
     summary.chunks = index.len();
     summary.model = model_id;
+    lap(&mut summary, "assemble");
+    // Large indexes get an approximate-search graph (reused when no chunk changed).
+    if index.len() >= config.retrieval.ann_threshold {
+        index.build_ann(&raymundo_index::HnswParams::default(), previous.as_ref());
+        summary.ann = true;
+        lap(&mut summary, "graph");
+    }
     index.save(&config.index_dir(), previous.as_ref())?;
     lap(&mut summary, "write");
     Ok(summary)
