@@ -1,9 +1,10 @@
 //! Hybrid retrieval: dense and BM25 candidates, fused, optionally diversified (MMR).
 
-use crate::lexical::{analyze, Filter, Lexical};
+use crate::lexical::{analyze, Filter};
 use crate::search::dot;
 use raymundo_core::Fusion;
 use std::collections::{HashMap, HashSet};
+use tantivy::tokenizer::TextAnalyzer;
 
 /// How to search.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,10 +174,10 @@ pub(crate) fn mmr(
     picked.into_iter().map(|i| candidates[i]).collect()
 }
 
-/// The IDF-weighted share of the query `terms` (from [`Lexical::query_terms`]) that occur in
+/// The IDF-weighted share of the query `terms` (from `Lexical::query_terms`) that occur in
 /// `texts` (1.0 when the query has no indexed terms at all: no evidence is no objection).
 pub(crate) fn coverage<'a>(
-    lexical: &Lexical,
+    analyzer: &mut TextAnalyzer,
     terms: &[(String, f32)],
     texts: impl IntoIterator<Item = &'a str>,
 ) -> f32 {
@@ -184,10 +185,9 @@ pub(crate) fn coverage<'a>(
     if terms.is_empty() || total <= 0.0 {
         return 1.0;
     }
-    let mut a = lexical.analyzer();
     let mut present: HashSet<String> = HashSet::new();
     for text in texts {
-        present.extend(analyze(&mut a, text));
+        present.extend(analyze(analyzer, text));
     }
     let found: f32 = terms
         .iter()

@@ -230,11 +230,14 @@ impl Index {
         let coverage = match &self.lexical {
             Some(lex) => {
                 let terms = lex.query_terms(query_text);
+                // One analyzer for all passages (building one compiles its stop-word set).
+                let mut analyzer = lex.analyzer();
                 cover_rows
                     .iter()
                     .map(|&r| {
                         let c = &self.chunks[r];
-                        hybrid::coverage(lex, &terms, [c.text.as_str(), c.title.as_str()])
+                        let texts = [c.text.as_str(), c.title.as_str()];
+                        hybrid::coverage(&mut analyzer, &terms, texts)
                     })
                     .fold(0.0, f32::max)
             }
@@ -336,22 +339,18 @@ impl Index {
             let writer = match &base {
                 Some((prev, prev_dir)) => {
                     let mut w = LexicalWriter::derive(prev_dir, &lex_dir, language)?;
-                    let prev_hashes = documents_by_path(prev);
+                    let prev_docs = documents_by_path(prev);
+                    let new_docs = documents_by_path(self);
+                    let same = |a: Option<&&DocumentEntry>, b: &DocumentEntry| {
+                        a.is_some_and(|a| a.content_hash == b.content_hash)
+                    };
                     for d in &prev.meta.documents {
-                        let kept = self
-                            .meta
-                            .documents
-                            .iter()
-                            .any(|n| n.path == d.path && n.content_hash == d.content_hash);
-                        if !kept {
+                        if !same(new_docs.get(d.path.as_str()), d) {
                             w.remove_document(&d.path);
                         }
                     }
                     for d in &self.meta.documents {
-                        let unchanged = prev_hashes
-                            .get(d.path.as_str())
-                            .is_some_and(|p| p.content_hash == d.content_hash);
-                        if !unchanged {
+                        if !same(prev_docs.get(d.path.as_str()), d) {
                             self.add_document_chunks(&mut w, &d.path)?;
                         }
                     }

@@ -156,8 +156,7 @@ impl Assistant {
         k: usize,
         filter: &Filter,
     ) -> Result<(SearchResult, Timings)> {
-        let (_, result, timings) = self.retrieve(query, k, filter)?;
-        Ok((result, timings))
+        self.search_with(query, k, filter, &self.config.retrieval)
     }
 
     /// Like [`Assistant::search`] with other retrieval settings (to compare them).
@@ -168,20 +167,11 @@ impl Assistant {
         filter: &Filter,
         retrieval: &raymundo_core::RetrievalConfig,
     ) -> Result<(SearchResult, Timings)> {
-        let (_, result, timings) = self.retrieve_with(query, k, filter, retrieval)?;
+        let (_, result, timings) = self.retrieve(query, k, filter, retrieval)?;
         Ok((result, timings))
     }
 
     fn retrieve(
-        &self,
-        query: &str,
-        k: usize,
-        filter: &Filter,
-    ) -> Result<(Vec<f32>, SearchResult, Timings)> {
-        self.retrieve_with(query, k, filter, &self.config.retrieval)
-    }
-
-    fn retrieve_with(
         &self,
         query: &str,
         k: usize,
@@ -217,8 +207,12 @@ impl Assistant {
     /// Answers `question`: retrieval, the scope decision, then the answer writer.
     pub fn ask(&self, question: &str) -> Result<(Answer, SearchResult, Timings)> {
         let t0 = Instant::now();
-        let (q, result, mut timings) =
-            self.retrieve(question, self.config.retrieval.top_k, &Filter::default())?;
+        let (q, result, mut timings) = self.retrieve(
+            question,
+            self.config.retrieval.top_k,
+            &Filter::default(),
+            &self.config.retrieval,
+        )?;
         let answer = if !self.in_scope(&result) || question.trim().is_empty() {
             Answer {
                 text: self.config.answer.out_of_scope.clone(),
