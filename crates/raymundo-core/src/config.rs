@@ -233,6 +233,57 @@ impl Default for AnswerConfig {
     }
 }
 
+/// Intent settings (`[intents]`): recognition, conversation and actions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntentsConfig {
+    /// The intents file, relative to the project root.
+    pub file: PathBuf,
+    /// Classification method: `trained` (default), `centroid` or `nearest`.
+    pub method: String,
+    /// Confidence a message needs to count as an intent (default: the method's measured one).
+    pub min_confidence: Option<f32>,
+    /// Lead over the runner-up a message needs (default: the method's measured one).
+    pub min_margin: Option<f32>,
+    /// Document sentences used as no-intent training messages.
+    pub document_negatives: usize,
+    /// Where actions write files (presentations), relative to the project root.
+    pub output_dir: PathBuf,
+    /// Where hand-offs to a person are recorded (JSON lines), relative to the project root.
+    pub handoff_log: PathBuf,
+    /// Reply when the conversation is handed to a person.
+    pub handoff_reply: String,
+    /// Reply when the user cancels a pending request.
+    pub cancelled_reply: String,
+    /// Reply when an action fails (the cause goes to the log).
+    pub action_failed_reply: String,
+    /// A pending request older than this many minutes is forgotten.
+    pub pending_ttl_minutes: u64,
+}
+
+impl Default for IntentsConfig {
+    fn default() -> Self {
+        Self {
+            file: "data/intents.json".into(),
+            method: "trained".into(),
+            min_confidence: None,
+            min_margin: None,
+            document_negatives: 200,
+            output_dir: "data/output".into(),
+            handoff_log: "data/logs/handoffs.jsonl".into(),
+            handoff_reply:
+                "Te comunico con una persona del equipo; te escribirá por este medio en \
+                            cuanto esté disponible."
+                    .to_string(),
+            cancelled_reply: "Listo, lo cancelé. ¿En qué más te puedo ayudar?".to_string(),
+            action_failed_reply: "No pude completar tu solicitud en este momento. Inténtalo más \
+                                  tarde o pide hablar con una persona."
+                .to_string(),
+            pending_ttl_minutes: 30,
+        }
+    }
+}
+
 /// Personal-data scrubbing settings (`[pii]`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -277,6 +328,8 @@ pub struct Config {
     pub pii: PiiConfig,
     /// Where documents and the index live.
     pub paths: PathsConfig,
+    /// Intents, conversation and actions.
+    pub intents: IntentsConfig,
     /// Project root (not read from the file; set by [`Config::load`]).
     #[serde(skip)]
     pub root: PathBuf,
@@ -426,6 +479,26 @@ impl Config {
         if r.ef_search == Some(0) {
             return invalid("retrieval.ef_search", "must be at least 1".into());
         }
+        let i = &self.intents;
+        if !["trained", "centroid", "nearest"].contains(&i.method.as_str()) {
+            return invalid(
+                "intents.method",
+                format!(
+                    "unknown method {:?}; expected trained, centroid or nearest",
+                    i.method
+                ),
+            );
+        }
+        for (field, value) in [
+            ("intents.min_confidence", i.min_confidence),
+            ("intents.min_margin", i.min_margin),
+        ] {
+            if let Some(v) = value {
+                if !(0.0..=1.0).contains(&v) {
+                    return invalid(field, format!("must be in [0, 1], got {v}"));
+                }
+            }
+        }
         if self.embedding.batch_size == 0 {
             return invalid("embedding.batch_size", "must be at least 1".into());
         }
@@ -440,6 +513,16 @@ impl Config {
     /// Absolute path of the index folder.
     pub fn index_dir(&self) -> PathBuf {
         self.root.join(&self.paths.index)
+    }
+
+    /// Absolute path of the intents file.
+    pub fn intents_file(&self) -> PathBuf {
+        self.root.join(&self.intents.file)
+    }
+
+    /// Absolute path of the actions' output folder.
+    pub fn output_dir(&self) -> PathBuf {
+        self.root.join(&self.intents.output_dir)
     }
 }
 

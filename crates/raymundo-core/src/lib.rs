@@ -7,13 +7,15 @@
 //! only the `raymundo` binary picks the concrete implementations and wires them together.
 
 mod config;
+pub mod conversation;
 pub mod text;
 mod types;
 
 pub use config::{
-    AnswerConfig, ChunkingConfig, Config, ConfigError, EmbeddingConfig, Fusion, ModelChoice,
-    PathsConfig, PiiConfig, RetrievalConfig, CONFIG_FILE,
+    AnswerConfig, ChunkingConfig, Config, ConfigError, EmbeddingConfig, Fusion, IntentsConfig,
+    ModelChoice, PathsConfig, PiiConfig, RetrievalConfig, CONFIG_FILE,
 };
+pub use conversation::{ConversationState, MemoryState, PendingIntent, StateError};
 pub use types::{Answer, Chunk, Document, Hit, SourceRef};
 
 /// Counts tokens the way the embedding model will see them.

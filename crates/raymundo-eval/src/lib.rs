@@ -4,10 +4,13 @@
 //! "en_alcance"}` or a plain `{"query", "relevant"}`. [`evaluate`] runs every question through
 //! a search function and reports hit@k, recall@k, MRR and nDCG@10 over the in-scope questions,
 //! and how well a threshold on the best score separates in-scope from out-of-scope questions;
-//! [`calibrate`] finds the threshold that best makes that decision.
+//! [`calibrate`] finds the threshold that best makes that decision. Intent classification is
+//! measured in [`intents`].
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+pub mod intents;
 
 /// One labelled question.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -8,3 +8,4 @@
 pub mod spec;
 
 pub use spec::{Action, IntentSet, IntentSpec, IntentsError, ParamSpec, ParamType};
+pub mod classify;

@@ -11,8 +11,11 @@
 //! `crear_presentacion`, `derivar_humano`, `webhook`), `"webhook": {"url", "timeout_ms"}`,
 //! `"responses"` and `"description"`. A parameter given only by name gets its type from the
 //! name (`num_*`/`numero_*`/`cantidad_*` integer, `incluir_*`/`con_*` boolean, `fecha*` date,
-//! otherwise text), which is what the seed's names mean. Unknown keys are errors, naming the
-//! intent, the field and what was expected.
+//! otherwise text), which is what the seed's names mean. An intent without `"action"` gets
+//! the one its name says (`crear_presentacion`; `derivar_humano` and names with `humano` or
+//! `asesor`) or `responder`. Parameters are asked for when missing (`required`) unless the
+//! intent is answered from the documents (`responder`) or the parameter has a default.
+//! Unknown keys are errors, naming the intent, the field and what was expected.
 
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -92,9 +95,11 @@ impl ParamType {
             && !n.contains("orden")
             && !n.contains("guia")
         {
+            // A deck of hundreds of slides is a typo, not a request.
+            let slides = n.contains("diapo") || n.contains("slide") || n.contains("lamina");
             Self::Integer {
                 min: Some(1),
-                max: None,
+                max: slides.then_some(30),
             }
         } else if ["incluir_", "con_", "usar_", "es_", "tiene_"]
             .iter()
@@ -225,8 +230,52 @@ fn string_list(ctx: &Ctx, field: &str, v: &Value) -> Result<Vec<String>, Intents
         .collect()
 }
 
-fn default_question(name: &str) -> String {
-    format!("¿Me indicas {}?", name.replace('_', " "))
+/// The question asked for a parameter the file gives no question for: a natural one for the
+/// usual names, otherwise one built from the name and the type.
+pub fn default_question(name: &str, kind: &ParamType) -> String {
+    let n = name.to_lowercase();
+    let known = [
+        ("tema", "¿Sobre qué tema?"),
+        ("num_diapos", "¿Cuántas diapositivas quieres?"),
+        ("incluir_imagenes", "¿Quieres que incluya imágenes? (sí/no)"),
+        ("numero_pedido", "¿Cuál es tu número de pedido?"),
+        ("fecha", "¿Para qué fecha?"),
+        ("direccion", "¿En qué dirección?"),
+        ("codigo_error", "¿Qué código de error aparece?"),
+        ("modelo", "¿Qué modelo tienes (por ejemplo AX-200)?"),
+    ];
+    if let Some((_, q)) = known.iter().find(|(k, _)| *k == n) {
+        return q.to_string();
+    }
+    let words = n.replace('_', " ");
+    match kind {
+        ParamType::Boolean => format!("¿{}? (sí/no)", capitalise(&words)),
+        ParamType::Integer { .. } => format!("¿Qué {words} (un número)?"),
+        ParamType::Date => format!("¿Qué {words}? (por ejemplo, mañana o el 15 de marzo)"),
+        ParamType::OneOf(values) => format!("¿Qué {words}? ({})", values.join(", ")),
+        ParamType::Text => format!("¿Me indicas {words}?"),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// The action an intent runs when the file names none: its name says it for the built-in
+/// actions (`crear_presentacion`, `derivar_humano`, `hablar_con_humano` ...), otherwise the
+/// retrieval-augmented answer.
+pub fn default_action(intent: &str) -> Action {
+    let n = intent.to_lowercase();
+    if n == "crear_presentacion" {
+        Action::CrearPresentacion
+    } else if n == "derivar_humano" || n.contains("humano") || n.contains("asesor") {
+        Action::DerivarHumano
+    } else {
+        Action::Responder
+    }
 }
 
 fn int_field(ctx: &Ctx, field: String, v: Option<&Value>) -> Result<Option<i64>, IntentsError> {
@@ -266,17 +315,25 @@ fn check_default(
     }
 }
 
-fn parse_param(ctx: &Ctx, i: usize, v: &Value) -> Result<ParamSpec, IntentsError> {
+/// `asks_by_default`: whether a parameter without `"required"` is asked for (not for intents
+/// answered from the documents, which use what the message gives).
+fn parse_param(
+    ctx: &Ctx,
+    i: usize,
+    v: &Value,
+    asks_by_default: bool,
+) -> Result<ParamSpec, IntentsError> {
     let field = format!("parameters[{i}]");
     if let Some(name) = v.as_str() {
         if name.trim().is_empty() {
             return Err(ctx.err(field, "expected a parameter name, got an empty string"));
         }
+        let kind = ParamType::from_name(name.trim());
         return Ok(ParamSpec {
             name: name.trim().to_string(),
-            kind: ParamType::from_name(name.trim()),
-            required: true,
-            question: default_question(name.trim()),
+            question: default_question(name.trim(), &kind),
+            kind,
+            required: asks_by_default,
             default: None,
         });
     }
@@ -362,7 +419,7 @@ fn parse_param(ctx: &Ctx, i: usize, v: &Value) -> Result<ParamSpec, IntentsError
         check_default(ctx, format!("{field}.default"), &kind, d)?;
     }
     let required = match obj.get("required") {
-        None => default.is_none(),
+        None => asks_by_default && default.is_none(),
         Some(Value::Bool(b)) => *b,
         Some(x) => {
             return Err(ctx.err(
@@ -372,7 +429,7 @@ fn parse_param(ctx: &Ctx, i: usize, v: &Value) -> Result<ParamSpec, IntentsError
         }
     };
     let question = match obj.get("question") {
-        None => default_question(&name),
+        None => default_question(&name, &kind),
         Some(Value::String(q)) if !q.trim().is_empty() => q.trim().to_string(),
         Some(x) => {
             return Err(ctx.err(
@@ -395,7 +452,7 @@ fn parse_action(ctx: &Ctx, obj: &Map<String, Value>) -> Result<Action, IntentsEr
         None => {
             return Ok(match obj.get("webhook") {
                 Some(_) => parse_webhook(ctx, obj)?,
-                None => Action::Responder,
+                None => default_action(&ctx.intent),
             })
         }
         Some(Value::String(s)) => s.as_str(),
@@ -508,6 +565,8 @@ impl IntentSet {
             if examples.is_empty() {
                 return Err(ctx.err("examples", "expected at least one example message"));
             }
+            let action = parse_action(&ctx, spec)?;
+            let asks_by_default = action != Action::Responder;
             let mut parameters = Vec::new();
             if let Some(p) = spec.get("parameters") {
                 let arr = p.as_array().ok_or_else(|| {
@@ -517,7 +576,7 @@ impl IntentSet {
                     )
                 })?;
                 for (i, v) in arr.iter().enumerate() {
-                    let param = parse_param(&ctx, i, v)?;
+                    let param = parse_param(&ctx, i, v, asks_by_default)?;
                     if parameters.iter().any(|q: &ParamSpec| q.name == param.name) {
                         return Err(ctx.err(
                             format!("parameters[{i}].name"),
@@ -541,7 +600,6 @@ impl IntentSet {
                     ))
                 }
             };
-            let action = parse_action(&ctx, spec)?;
             intents.push(IntentSpec {
                 name: name.clone(),
                 examples,

@@ -18,11 +18,18 @@ fn the_seed_form_loads_unchanged_with_types_from_the_names() {
     .unwrap();
     let i = set.get("crear_presentacion").unwrap();
     assert_eq!(i.examples.len(), 2);
-    assert_eq!(i.action, Action::Responder);
+    assert_eq!(i.action, Action::CrearPresentacion);
     let kinds: Vec<&str> = i.parameters.iter().map(|p| p.kind.name()).collect();
     assert_eq!(kinds, ["text", "integer", "boolean"]);
     assert!(i.parameters.iter().all(|p| p.required));
-    assert_eq!(i.parameters[1].question, "¿Me indicas num diapos?");
+    assert_eq!(i.parameters[1].question, "¿Cuántas diapositivas quieres?");
+    assert_eq!(
+        i.parameters[1].kind,
+        ParamType::Integer {
+            min: Some(1),
+            max: Some(30)
+        }
+    );
 }
 
 #[test]
@@ -38,6 +45,17 @@ fn the_sample_company_file_loads() {
         set.get("agendar_instalacion").unwrap().parameters[0].kind,
         ParamType::Date
     );
+    // Intents answered from the documents use what the message gives and ask for nothing;
+    // the built-in actions come from the names.
+    assert_eq!(pedido.action, Action::Responder);
+    assert!(!pedido.parameters[0].required);
+    assert_eq!(
+        set.get("hablar_con_humano").unwrap().action,
+        Action::DerivarHumano
+    );
+    let deck = set.get("crear_presentacion").unwrap();
+    assert_eq!(deck.action, Action::CrearPresentacion);
+    assert!(deck.parameters.iter().all(|p| p.required));
 }
 
 #[test]
