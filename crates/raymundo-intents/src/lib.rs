@@ -4,8 +4,18 @@
 //! [...], "parameters": ["name", ...]}}`) loads unchanged, and every extension is optional and
 //! backwards compatible (typed parameters, required or not, the question to ask, a default, the
 //! action, fixed responses). See [`spec`].
+//!
+//! [`extract()`] reads parameter values from Spanish (and some English) messages: quantities
+//! in digits and words next to the noun they count, yes/no and statements about an object
+//! (`con imágenes`), relative and absolute dates, topics, order numbers, codes, addresses;
+//! it also tells cancels and corrections apart from answers. See the [`mod@extract`] module.
 
+pub mod extract;
 pub mod spec;
 
+pub use extract::{
+    extract, is_cancel, is_correction, normalize, parse_answer, parse_boolean, parse_date,
+    parse_integer, Extraction, Problem,
+};
 pub use spec::{Action, IntentSet, IntentSpec, IntentsError, ParamSpec, ParamType};
 pub mod classify;
