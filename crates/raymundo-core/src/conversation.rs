@@ -11,6 +11,8 @@ use std::sync::Mutex;
 pub struct PendingIntent {
     /// The intent's name.
     pub intent: String,
+    /// The message in which the intent was recognised.
+    pub message: String,
     /// The parameters known so far (typed JSON values).
     pub values: BTreeMap<String, serde_json::Value>,
     /// The parameter whose question was just asked, if any.
@@ -82,6 +84,7 @@ mod tests {
         let s = MemoryState::new();
         let p = PendingIntent {
             intent: "crear_presentacion".into(),
+            message: "hazme una presentación sobre riego".into(),
             values: BTreeMap::from([("tema".to_string(), serde_json::json!("riego"))]),
             asking: Some("num_diapos".into()),
             started_at: 1,

@@ -325,6 +325,11 @@ fn sample_corpus_planted_pii_is_scrubbed_and_look_alikes_survive() {
     let mut all = String::new();
     let mut total = PiiCounts::default();
     for (rel, abs) in list_files(&root).unwrap() {
+        if rel.ends_with(".png") {
+            // A picture a manual shows; presentations use it, the index does not.
+            assert!(load_document(&root, &rel, &abs).unwrap_err().is_skipped());
+            continue;
+        }
         let loaded = load_document(&root, &rel, &abs).unwrap_or_else(|e| panic!("{rel}: {e}"));
         let chunks = chunk_document(&loaded.document, &Words, &ChunkingConfig::default());
         assert!(!chunks.is_empty(), "{rel}");

@@ -147,6 +147,18 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The action's name in the file.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Responder => "responder",
+            Self::CrearPresentacion => "crear_presentacion",
+            Self::DerivarHumano => "derivar_humano",
+            Self::Webhook { .. } => "webhook",
+        }
+    }
+}
+
 /// One intent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntentSpec {
@@ -612,6 +624,11 @@ impl IntentSet {
         Ok(Self { intents })
     }
 
+    /// The names of the intents, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.intents.iter().map(|i| i.name.clone()).collect()
+    }
+
     /// The intent called `name`.
     pub fn get(&self, name: &str) -> Option<&IntentSpec> {
         self.intents.iter().find(|i| i.name == name)
@@ -620,3 +637,10 @@ impl IntentSet {
 
 #[cfg(test)]
 mod tests;
+
+impl IntentSpec {
+    /// The name of the action it runs.
+    pub fn action_name(&self) -> &'static str {
+        self.action.name()
+    }
+}

@@ -6,6 +6,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 mod commands;
+mod conversation;
+mod intent_engine;
 mod project;
 mod scaffold;
 
@@ -43,8 +45,13 @@ enum Command {
     Ask(commands::ask::Args),
     /// Fetch, list and inspect the embedding models.
     Model(commands::model::Args),
-    /// Measure retrieval on a labelled question file (hit@k, MRR, nDCG, scope decision).
+    /// Measure retrieval (hit@k, MRR, nDCG, scope decision) or intent recognition
+    /// (precision, recall, F1, no-intent false positives) on a labelled file.
     Eval(commands::eval::Args),
+    /// Check the intents file, or show the intent of a message.
+    Intents(commands::intents::Args),
+    /// Talk to Raymundo in the terminal: answers, questions for missing details, actions.
+    Chat(commands::chat::Args),
     /// Set up the sample company in ./demo, build it and answer sample questions.
     Demo(commands::demo::Args),
 }
@@ -70,6 +77,8 @@ fn main() -> std::process::ExitCode {
         Command::Ask(a) => commands::ask::run(&cli.project, a),
         Command::Model(a) => commands::model::run(a),
         Command::Eval(a) => commands::eval::run(&cli.project, a),
+        Command::Intents(a) => commands::intents::run(&cli.project, a),
+        Command::Chat(a) => commands::chat::run(&cli.project, a),
         Command::Demo(a) => commands::demo::run(a),
     };
     match result {

@@ -247,21 +247,27 @@ impl Assistant {
     }
 }
 
-/// Prints an answer and its sources for a person.
-pub fn print_answer(config: &Config, answer: &Answer) {
-    println!("{}", answer.text);
+/// An answer and its sources as text for a person.
+pub fn format_answer(config: &Config, answer: &Answer) -> String {
+    let mut out = answer.text.clone();
     if !answer.sources.is_empty() {
-        println!("\n{}:", config.answer.sources_heading);
+        out.push_str(&format!("\n\n{}:", config.answer.sources_heading));
         for s in &answer.sources {
-            println!(
-                "  [{}] {} — {} ({}, fragmento {}, similitud {:.2})",
+            out.push_str(&format!(
+                "\n  [{}] {} — {} ({}, fragmento {}, similitud {:.2})",
                 s.number,
                 s.doc,
                 s.title,
                 s.source,
                 s.position + 1,
                 s.score
-            );
+            ));
         }
     }
+    out
+}
+
+/// Prints an answer and its sources for a person.
+pub fn print_answer(config: &Config, answer: &Answer) {
+    println!("{}", format_answer(config, answer));
 }

@@ -50,6 +50,13 @@ pub(crate) fn check_supported(rel_path: &str) -> Result<(), String> {
         Ok(())
     } else if ext.is_empty() {
         Err("file has no extension, so its type is unknown".to_string())
+    } else if matches!(
+        ext.as_str(),
+        "png" | "jpg" | "jpeg" | "gif" | "webp" | "svg"
+    ) {
+        Err(format!(
+            "image (.{ext}): not indexed; presentations use it when a document shows it"
+        ))
     } else {
         Err(format!("unsupported file type .{ext}"))
     }

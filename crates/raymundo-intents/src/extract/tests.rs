@@ -149,7 +149,7 @@ fn quantities_next_to_the_noun_they_count() {
             ("de veinte diapos sobre riego", Some(20)),
             ("una docena de diapositivas", Some(12)),
             ("media docena de slides", Some(6)),
-            ("treinta y dos páginas", Some(32)),
+            ("veintiocho páginas", Some(28)),
             ("diapositivas: 7", Some(7)),
             ("una sola diapositiva", Some(1)),
             ("hazla de 15 diapos y con fotos", Some(15)),
@@ -225,11 +225,11 @@ fn numbers_out_of_range_are_problems_in_spanish() {
             message: "El número de diapositivas debe estar entre 1 y 30. ¿Cuántas quieres?".into()
         }]
     );
-    // The seed's type (min 1, no max).
+    // The seed's type (a slide count: 1 to 30).
     let e = extract("de 0 diapositivas", &[param("num_diapos")], today());
     assert_eq!(
         e.problems[0].message,
-        "El número de diapositivas debe ser al menos 1. ¿num_diapos?"
+        "El número de diapositivas debe estar entre 1 y 30. ¿num_diapos?"
     );
     let p = diapos(1, 30);
     assert_eq!(

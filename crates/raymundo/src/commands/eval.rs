@@ -1,4 +1,5 @@
-//! `raymundo eval retrieval`: retrieval quality on a labelled question file.
+//! `raymundo eval retrieval`: retrieval quality on a labelled question file;
+//! `raymundo eval intents`: intent recognition on a labelled message file.
 
 use crate::project::Assistant;
 use anyhow::Result;
@@ -36,6 +37,22 @@ enum What {
         /// Add each question's ranks and scope signals to the JSON output.
         #[arg(long)]
         per_question: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Per-intent precision/recall/F1, macro-F1, accuracy, confusions and the no-intent
+    /// false-positive rate on a labelled message file (JSONL {"texto", "intent"} or TSV).
+    Intents {
+        /// Labelled messages; default data/eval/intents.jsonl of the project.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Compare every classification method side by side.
+        #[arg(long)]
+        compare: bool,
+        /// Highest no-intent false-positive rate allowed when calibrating the threshold.
+        #[arg(long, default_value_t = 0.05)]
+        target_fp: f64,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -87,14 +104,33 @@ fn run_questions(
 
 /// Runs an evaluation.
 pub fn run(root: &Path, args: Args) -> Result<()> {
-    let What::Retrieval {
-        file,
-        k,
-        target_fp,
-        compare,
-        per_question,
-        json,
-    } = args.what;
+    match args.what {
+        What::Retrieval {
+            file,
+            k,
+            target_fp,
+            compare,
+            per_question,
+            json,
+        } => retrieval(root, file, k, target_fp, compare, per_question, json),
+        What::Intents {
+            file,
+            compare,
+            target_fp,
+            json,
+        } => crate::commands::eval_intents::run(root, file, compare, target_fp, json),
+    }
+}
+
+fn retrieval(
+    root: &Path,
+    file: Option<PathBuf>,
+    k: usize,
+    target_fp: f64,
+    compare: bool,
+    per_question: bool,
+    json: bool,
+) -> Result<()> {
     let assistant = Assistant::open(root)?;
     let file = file.unwrap_or_else(|| root.join("data/eval/preguntas.jsonl"));
     let questions = load_questions(&file)?;

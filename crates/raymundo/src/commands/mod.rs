@@ -2,8 +2,11 @@
 
 pub mod ask;
 pub mod build;
+pub mod chat;
 pub mod demo;
 pub mod eval;
+pub mod eval_intents;
 pub mod init;
+pub mod intents;
 pub mod model;
 pub mod search;

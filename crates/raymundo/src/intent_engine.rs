@@ -1,0 +1,188 @@
+//! A project's intents, ready to classify: the intents file plus a classifier trained on its
+//! examples with the index's embedding model, cached in the index folder and retrained when
+//! the intents, the model, the documents or the settings change.
+
+use crate::project::Assistant;
+use anyhow::{Context, Result};
+use raymundo_core::Embedder;
+use raymundo_intents::classify::{
+    background_messages, document_sentences, Classification, Classifier, Method, Thresholds,
+    TrainParams, TrainingSet,
+};
+use raymundo_intents::IntentSet;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// The intents of a project and their classifier.
+pub struct IntentEngine {
+    /// The intents file, parsed.
+    pub set: IntentSet,
+    /// The trained classifier.
+    pub classifier: Classifier,
+    /// Where the classifier is cached.
+    pub cache: PathBuf,
+    /// Whether it was trained now (rather than read from the cache).
+    pub trained_now: bool,
+    /// Training time (embedding the examples and negatives, then fitting), when trained now.
+    pub train_ms: f64,
+}
+
+/// The classifier's method from the configuration or an override.
+pub fn method_of(assistant: &Assistant, name: Option<&str>) -> Result<Method> {
+    let name = name.unwrap_or(&assistant.config.intents.method);
+    Method::parse(name).with_context(|| {
+        format!("unknown classification method {name:?}; expected trained, centroid or nearest")
+    })
+}
+
+/// The thresholds for `method`: the configured ones for the configured method, the measured
+/// defaults otherwise.
+pub fn thresholds_of(assistant: &Assistant, method: Method) -> Thresholds {
+    let d = method.default_thresholds();
+    if method.as_str() != assistant.config.intents.method {
+        return d;
+    }
+    Thresholds {
+        min_confidence: assistant
+            .config
+            .intents
+            .min_confidence
+            .unwrap_or(d.min_confidence),
+        min_margin: assistant.config.intents.min_margin.unwrap_or(d.min_margin),
+    }
+}
+
+impl IntentEngine {
+    /// Loads the project's intents and their classifier (training it if the cache is stale).
+    /// `None` when the project has no intents file.
+    pub fn load(assistant: &Assistant, method: Method) -> Result<Option<Self>> {
+        let path = assistant.config.intents_file();
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let set = IntentSet::parse(&text, &path)?;
+        if set.intents.is_empty() {
+            return Ok(None);
+        }
+        let params = TrainParams::default();
+        let negatives_max = assistant.config.intents.document_negatives;
+        let mut h = Sha256::new();
+        h.update(text.as_bytes());
+        h.update(assistant.index.meta().model_id.as_bytes());
+        h.update(method.as_str().as_bytes());
+        h.update(serde_json::to_string(&params)?.as_bytes());
+        h.update(negatives_max.to_le_bytes());
+        for m in background_messages() {
+            h.update(m.as_bytes());
+        }
+        for c in assistant.index.chunks() {
+            h.update(c.doc.as_bytes());
+            h.update(c.text.len().to_le_bytes());
+        }
+        let fingerprint = format!("{:x}", h.finalize());
+        let thresholds = thresholds_of(assistant, method);
+        let cache = assistant
+            .config
+            .index_dir()
+            .join(format!("intents-{}.json", method.as_str()));
+        if let Some(mut c) = std::fs::read_to_string(&cache)
+            .ok()
+            .and_then(|t| Classifier::from_json(&t))
+            .filter(|c| c.fingerprint == fingerprint && c.dim() == assistant.embedder.dim())
+        {
+            c.thresholds = thresholds;
+            return Ok(Some(Self {
+                set,
+                classifier: c,
+                cache,
+                trained_now: false,
+                train_ms: 0.0,
+            }));
+        }
+        let started = Instant::now();
+        let names: Vec<String> = set.intents.iter().map(|i| i.name.clone()).collect();
+        let embed = |t: &str| -> Result<Vec<f32>> {
+            assistant
+                .embedder
+                .embed_query(t)
+                .with_context(|| format!("embedding {t:?}"))
+        };
+        let mut examples = Vec::new();
+        for (c, intent) in set.intents.iter().enumerate() {
+            for e in &intent.examples {
+                examples.push((c, embed(e)?));
+            }
+        }
+        let mut negatives = Vec::new();
+        if method == Method::Trained {
+            for m in background_messages() {
+                negatives.push(embed(m)?);
+            }
+            let sentences = document_sentences(
+                assistant.index.chunks().iter().map(|c| c.text.as_str()),
+                negatives_max,
+            );
+            for s in &sentences {
+                negatives.push(embed(s)?);
+            }
+        }
+        let classifier = Classifier::train(
+            method,
+            &TrainingSet {
+                names: &names,
+                examples: &examples,
+                negatives: &negatives,
+            },
+            thresholds,
+            params,
+            fingerprint,
+        );
+        let train_ms = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(
+            method = method.as_str(),
+            examples = examples.len(),
+            negatives = negatives.len(),
+            ms = train_ms,
+            "trained the intent classifier"
+        );
+        // The cache is an optimisation: failing to write it is logged, not fatal.
+        let tmp = cache.with_extension("json.tmp");
+        if let Err(e) =
+            std::fs::write(&tmp, classifier.to_json()).and_then(|_| std::fs::rename(&tmp, &cache))
+        {
+            tracing::warn!(
+                "cannot cache the intent classifier in {}: {e}",
+                cache.display()
+            );
+        }
+        Ok(Some(Self {
+            set,
+            classifier,
+            cache,
+            trained_now: true,
+            train_ms,
+        }))
+    }
+
+    /// Classifies `message`: the embedding time and the classification time are returned
+    /// apart (milliseconds).
+    pub fn classify(
+        &self,
+        assistant: &Assistant,
+        message: &str,
+    ) -> Result<(Classification, f64, f64)> {
+        let t0 = Instant::now();
+        let v = assistant.embedder.embed_query(message)?;
+        let t1 = Instant::now();
+        let c = self.classifier.classify(&v);
+        let t2 = Instant::now();
+        Ok((
+            c,
+            (t1 - t0).as_secs_f64() * 1000.0,
+            (t2 - t1).as_secs_f64() * 1000.0,
+        ))
+    }
+}
