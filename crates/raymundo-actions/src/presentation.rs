@@ -243,9 +243,11 @@ impl ActionRunner for Presentation {
                             "{doc} no trae otra imagen. Agrega aquí una imagen de «{title}»."
                         ))
                     }
-                    None => slide.placeholder = Some(format!(
+                    None => {
+                        slide.placeholder = Some(format!(
                         "Sin imagen: {doc} no trae imágenes. Agrega aquí una imagen de «{title}»."
-                    )),
+                    ))
+                    }
                 }
             }
             if !docs.contains(doc) {

@@ -52,7 +52,7 @@ impl Method {
     pub fn default_thresholds(self) -> Thresholds {
         match self {
             Self::Trained => Thresholds {
-                min_confidence: 0.6,
+                min_confidence: 0.65,
                 min_margin: 0.1,
             },
             Self::Centroid => Thresholds {

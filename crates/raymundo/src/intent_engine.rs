@@ -104,31 +104,34 @@ impl IntentEngine {
         }
         let started = Instant::now();
         let names: Vec<String> = set.intents.iter().map(|i| i.name.clone()).collect();
-        let embed = |t: &str| -> Result<Vec<f32>> {
-            assistant
-                .embedder
-                .embed_query(t)
-                .with_context(|| format!("embedding {t:?}"))
-        };
-        let mut examples = Vec::new();
+        // Everything is embedded in one batched call (query side: messages, not passages).
+        let mut texts: Vec<String> = Vec::new();
+        let mut classes: Vec<usize> = Vec::new();
         for (c, intent) in set.intents.iter().enumerate() {
             for e in &intent.examples {
-                examples.push((c, embed(e)?));
+                texts.push(e.clone());
+                classes.push(c);
             }
         }
-        let mut negatives = Vec::new();
         if method == Method::Trained {
-            for m in background_messages() {
-                negatives.push(embed(m)?);
-            }
-            let sentences = document_sentences(
+            texts.extend(background_messages().into_iter().map(str::to_string));
+            texts.extend(document_sentences(
                 assistant.index.chunks().iter().map(|c| c.text.as_str()),
                 negatives_max,
-            );
-            for s in &sentences {
-                negatives.push(embed(s)?);
-            }
+            ));
         }
+        let prefix = assistant.embedder.spec().query_prefix;
+        let prefixed: Vec<String> = texts.iter().map(|t| format!("{prefix}{t}")).collect();
+        let mut vectors = assistant
+            .embedder
+            .embed_raw(&prefixed)
+            .context("embedding the intents' examples")?
+            .into_iter();
+        let examples: Vec<(usize, Vec<f32>)> = classes
+            .iter()
+            .map(|&c| (c, vectors.next().expect("one vector per text")))
+            .collect();
+        let negatives: Vec<Vec<f32>> = vectors.collect();
         let classifier = Classifier::train(
             method,
             &TrainingSet {

@@ -52,6 +52,26 @@ allow = []
 [paths]
 docs = "data/docs"
 index = "data/index"
+
+[intents]
+# What people ask Raymundo to do (data/intents.json): recognised from the examples, missing
+# parameters asked for one at a time, then the intent's action runs.
+file = "data/intents.json"
+# trained (default: a classifier with a "no intent" class), centroid or nearest.
+# `raymundo eval intents --compare` measures them on your labelled messages.
+method = "trained"
+# A message is an intent only with at least this confidence and this lead over the runner-up.
+# Unset: the method's measured defaults (trained: 0.65 and 0.1); `raymundo eval intents`
+# suggests a value for your messages.
+# min_confidence = 0.65
+# min_margin = 0.1
+document_negatives = 200     # document sentences the classifier learns as "no intent"
+output_dir = "data/output"   # presentations are written here
+handoff_log = "data/logs/handoffs.jsonl"
+pending_ttl_minutes = 30     # a half-finished request is forgotten after this
+handoff_reply = "Te comunico con una persona del equipo; te escribirá por este medio en cuanto esté disponible."
+cancelled_reply = "Listo, lo cancelé. ¿En qué más te puedo ayudar?"
+action_failed_reply = "No pude completar tu solicitud en este momento. Inténtalo más tarde o pide hablar con una persona."
 "#;
 
 /// `.env.example`: the secrets later features read. Copy to `.env`.

@@ -29,6 +29,12 @@ pub const QUESTIONS: &[&str] = &[
     "¿Me recomiendas una receta de pozole?",
 ];
 
+/// A conversation the demo holds: an intent with a missing parameter, then its action.
+pub const CONVERSATION: &[&str] = &[
+    "Hazme una presentación sobre la instalación y calibración del sensor H2, con imágenes",
+    "que sean 3",
+];
+
 fn sample_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
     let candidates: Vec<PathBuf> = match explicit {
         Some(p) => vec![p],
@@ -108,8 +114,28 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     println!("──────────────────────────────────────────────────────────────");
+    let method = crate::intent_engine::method_of(&assistant, None)?;
+    let engine = crate::intent_engine::IntentEngine::load(&assistant, method)?;
+    let state = raymundo_core::MemoryState::new();
+    let conversation = crate::conversation::Conversation::new(&assistant, engine.as_ref(), &state);
+    for m in CONVERSATION {
+        let turn = conversation.reply("demo", m)?;
+        println!("> {m}");
+        println!("Raymundo: {}", turn.text);
+        println!(
+            "  ({}{}, {:.0} ms)",
+            turn.intent.as_deref().unwrap_or("no intent"),
+            match turn.step {
+                "ask" => ": asks for what is missing",
+                "act" => ": done",
+                _ => "",
+            },
+            turn.total_ms
+        );
+    }
+    println!("──────────────────────────────────────────────────────────────");
     println!(
-        "\nTry your own: cargo run --release -- -C {} ask \"¿...?\"   (or search, eval retrieval)",
+        "\nTry your own: cargo run --release -- -C {} chat   (or ask, search, eval retrieval, eval intents)",
         args.dir.display()
     );
     Ok(())

@@ -343,6 +343,16 @@ fn demo_answers_from_the_sample_company_and_declines_the_rest() {
         stdout.contains("Fuentes:") && stdout.contains("[1] "),
         "{stdout}"
     );
+    // The conversation asks for the missing slide count, then writes the deck.
+    assert!(
+        stdout.contains("Raymundo: ¿Cuántas diapositivas quieres?"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Listo: creé la presentación"), "{stdout}");
+    assert_eq!(
+        std::fs::read_dir(demo.join("data/output")).unwrap().count(),
+        1
+    );
     // The company's own public contact survives scrubbing (allowlisted in its raymundo.toml).
     let hits = json(
         &demo,

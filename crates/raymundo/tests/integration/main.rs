@@ -4,5 +4,6 @@
 //! shared cache (`RAYMUNDO_CACHE_DIR` or `~/.cache/raymundo`) by the first test that needs them.
 
 mod cli;
+mod intents;
 mod parity;
 mod support;
