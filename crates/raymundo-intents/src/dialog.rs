@@ -96,16 +96,18 @@ impl<'a> Dialog<'a> {
         today: NaiveDate,
         now: u64,
     ) -> Result<Step, StateError> {
-        let pending = self
-            .state
-            .pending(user)?
+        let stored = self.state.pending(user)?;
+        let had_one = stored.is_some();
+        let pending = stored
             .filter(|p| now.saturating_sub(p.updated_at) <= self.ttl_secs)
             .and_then(|p| self.set.get(&p.intent).map(|spec| (p, spec)));
         if let Some((pending, spec)) = pending {
             return self.continue_pending(user, message, classification, today, now, pending, spec);
         }
-        // A stale or unknown pending request is dropped.
-        self.state.clear(user)?;
+        if had_one {
+            // A stale request, or one for an intent the file no longer has, is dropped.
+            self.state.clear(user)?;
+        }
         match classification
             .intent
             .as_deref()
