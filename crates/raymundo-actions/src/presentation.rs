@@ -184,13 +184,6 @@ fn fresh_path(dir: &Path, stem: &str) -> PathBuf {
     path
 }
 
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
-}
-
 impl ActionRunner for Presentation {
     fn run(&self, request: &Request, knowledge: &dyn Knowledge) -> Result<Outcome, ActionError> {
         let topic = request
@@ -255,7 +248,7 @@ impl ActionRunner for Presentation {
             }
             slides.push(slide);
         }
-        let mut deck = raymundo_pptx::Presentation::new(capitalised(&topic));
+        let mut deck = raymundo_pptx::Presentation::new(raymundo_core::text::capitalise(&topic));
         deck.subtitle = Some(format!(
             "Preparada por Raymundo con los documentos de la empresa · {}",
             chrono::Local::now().format("%d/%m/%Y")

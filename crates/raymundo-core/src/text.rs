@@ -1,6 +1,14 @@
 //! Small text utilities shared by the pipeline stages: sentence splitting and the
 //! accent-folded word keys used for lexical matching.
 
+/// `text` with its first letter in upper case ("riego por goteo" -> "Riego por goteo").
+pub fn capitalise(text: &str) -> String {
+    let mut c = text.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 /// Splits text into sentences at `.`, `!`, `?`, `…` (and line breaks), keeping the
 /// punctuation. Abbreviation-like tokens such as `Sr.` or `p. ej.` and numbers such as
 /// `1.299` or `v2.4` do not end a sentence.

@@ -57,6 +57,15 @@ pub enum Step {
     },
 }
 
+/// What one turn brings: who, what they said, what the classifier made of it, and when.
+struct Turn<'m> {
+    user: &'m str,
+    message: &'m str,
+    classification: &'m Classification,
+    today: NaiveDate,
+    now: u64,
+}
+
 /// Decides each turn of the conversations about `set`'s intents.
 pub struct Dialog<'a> {
     set: &'a IntentSet,
@@ -96,13 +105,20 @@ impl<'a> Dialog<'a> {
         today: NaiveDate,
         now: u64,
     ) -> Result<Step, StateError> {
+        let turn = Turn {
+            user,
+            message,
+            classification,
+            today,
+            now,
+        };
         let stored = self.state.pending(user)?;
         let had_one = stored.is_some();
         let pending = stored
             .filter(|p| now.saturating_sub(p.updated_at) <= self.ttl_secs)
             .and_then(|p| self.set.get(&p.intent).map(|spec| (p, spec)));
         if let Some((pending, spec)) = pending {
-            return self.continue_pending(user, message, classification, today, now, pending, spec);
+            return self.continue_pending(&turn, pending, spec);
         }
         if had_one {
             // A stale request, or one for an intent the file no longer has, is dropped.
@@ -113,56 +129,45 @@ impl<'a> Dialog<'a> {
             .as_deref()
             .and_then(|name| self.set.get(name))
         {
-            Some(spec) => self.start(user, message, spec, today, now),
+            Some(spec) => self.start(&turn, spec),
             None => Ok(Step::Answer { pending: None }),
         }
     }
 
-    fn start(
-        &self,
-        user: &str,
-        message: &str,
-        spec: &IntentSpec,
-        today: NaiveDate,
-        now: u64,
-    ) -> Result<Step, StateError> {
-        let found = extract(message, &spec.parameters, today);
+    fn start(&self, turn: &Turn, spec: &IntentSpec) -> Result<Step, StateError> {
+        let found = extract(turn.message, &spec.parameters, turn.today);
         let mut pending = PendingIntent {
             intent: spec.name.clone(),
-            message: message.to_string(),
+            message: turn.message.to_string(),
             values: found.values,
             asking: None,
-            started_at: now,
-            updated_at: now,
+            started_at: turn.now,
+            updated_at: turn.now,
         };
         let problem = found.problems.into_iter().next();
         self.next(
-            user,
+            turn.user,
             spec,
             &mut pending,
             problem.map(|p| (p.param, p.message)),
         )
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn continue_pending(
         &self,
-        user: &str,
-        message: &str,
-        classification: &Classification,
-        today: NaiveDate,
-        now: u64,
+        turn: &Turn,
         mut pending: PendingIntent,
         spec: &IntentSpec,
     ) -> Result<Step, StateError> {
+        let message = turn.message;
         if is_cancel(message) {
-            self.state.clear(user)?;
+            self.state.clear(turn.user)?;
             return Ok(Step::Cancelled {
                 intent: pending.intent,
             });
         }
-        pending.updated_at = now;
-        let found = extract(message, &spec.parameters, today);
+        pending.updated_at = turn.now;
+        let found = extract(message, &spec.parameters, turn.today);
         let changed = !found.values.is_empty();
         pending.values.extend(found.values);
         let mut problem = found
@@ -175,62 +180,44 @@ impl<'a> Dialog<'a> {
             .clone()
             .and_then(|name| spec.parameters.iter().find(|p| p.name == name).cloned());
         if let Some(param) = asking.filter(|p| !pending.values.contains_key(&p.name)) {
-            let other_intent = classification
+            let other_intent = turn
+                .classification
                 .intent
                 .as_deref()
                 .filter(|name| *name != spec.name)
                 .and_then(|name| self.set.get(name));
-            match parse_answer(message, &param, today) {
+            let elsewhere = other_intent.is_some() || looks_like_a_question(message);
+            match parse_answer(message, &param, turn.today) {
                 // A free-text answer is anything, so a message that is plainly something
                 // else (another intent, a question) is not taken as one.
-                Ok(_)
-                    if is_free_text(&param)
-                        && (other_intent.is_some() || looks_like_a_question(message))
-                        && !changed =>
-                {
-                    return self.detour(user, message, other_intent, today, now, pending, &param);
+                Ok(_) if is_free_text(&param) && elsewhere && !changed => {
+                    return self.detour(turn, other_intent, pending, &param);
                 }
                 Ok(value) => {
                     pending.values.insert(param.name.clone(), value);
                 }
                 Err(_) if changed || is_correction(message) => {}
-                Err(why) => {
-                    if other_intent.is_some() || looks_like_a_question(message) {
-                        return self.detour(
-                            user,
-                            message,
-                            other_intent,
-                            today,
-                            now,
-                            pending,
-                            &param,
-                        );
-                    }
-                    problem = Some((param.name.clone(), why));
-                }
+                Err(_) if elsewhere => return self.detour(turn, other_intent, pending, &param),
+                Err(why) => problem = Some((param.name.clone(), why)),
             }
         }
-        self.next(user, spec, &mut pending, problem)
+        self.next(turn.user, spec, &mut pending, problem)
     }
 
     /// The message is not about the pending request: another intent replaces it, a question
     /// is answered while it waits.
-    #[allow(clippy::too_many_arguments)]
     fn detour(
         &self,
-        user: &str,
-        message: &str,
+        turn: &Turn,
         other: Option<&IntentSpec>,
-        today: NaiveDate,
-        now: u64,
         pending: PendingIntent,
         param: &ParamSpec,
     ) -> Result<Step, StateError> {
         if let Some(spec) = other {
-            self.state.clear(user)?;
-            return self.start(user, message, spec, today, now);
+            self.state.clear(turn.user)?;
+            return self.start(turn, spec);
         }
-        self.state.set_pending(user, &pending)?;
+        self.state.set_pending(turn.user, &pending)?;
         Ok(Step::Answer {
             pending: Some((pending.intent, param.question.clone())),
         })

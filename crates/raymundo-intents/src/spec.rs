@@ -261,19 +261,12 @@ pub fn default_question(name: &str, kind: &ParamType) -> String {
     }
     let words = n.replace('_', " ");
     match kind {
-        ParamType::Boolean => format!("¿{}? (sí/no)", capitalise(&words)),
+        ParamType::Boolean => format!("¿{}? (sí/no)", raymundo_core::text::capitalise(&words)),
         ParamType::Integer { .. } => format!("¿Qué {words} (un número)?"),
         ParamType::Date => format!("¿Qué {words}? (por ejemplo, mañana o el 15 de marzo)"),
         ParamType::OneOf(values) => format!("¿Qué {words}? ({})", values.join(", ")),
         ParamType::Text => format!("¿Me indicas {words}?"),
     }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 /// The action an intent runs when the file names none: its name says it for the built-in

@@ -2,7 +2,7 @@
 //! object (`incluir_imagenes`), phrases about that object (`con fotos`, `sin imágenes`, `que
 //! lleve imágenes`, `no incluyas imágenes`, `with images`).
 
-use super::norm::{fold, tokenize, Tokens};
+use super::norm::{name_words, tokenize, Tokens};
 
 /// Synonyms of common objects of `incluir_*`/`con_*` parameters.
 const GROUPS: &[&[&str]] = &[
@@ -54,16 +54,14 @@ const GROUPS: &[&[&str]] = &[
 /// The words that name a boolean parameter's object: the name after `incluir_`, `con_`,
 /// `usar_`, `tiene_`, `es_` ..., with its plural or singular and synonyms.
 pub(crate) fn objects_for(name: &str) -> Vec<String> {
-    let n = fold(name);
-    let rest = [
+    const PREFIXES: &[&str] = &[
         "incluir_", "incluye_", "con_", "usar_", "usa_", "tiene_", "tener_", "es_", "agregar_",
         "anadir_", "poner_", "lleva_", "llevar_", "include_", "with_", "has_", "is_", "quiere_",
-    ]
-    .iter()
-    .find_map(|p| n.strip_prefix(p))
-    .unwrap_or(&n);
-    let mut out: Vec<String> = Vec::new();
-    for w in rest.split('_').filter(|w| w.len() > 2) {
+    ];
+    let forms = |w: &str| {
+        if w.len() <= 2 {
+            return Vec::new();
+        }
         let mut forms = vec![w.to_string()];
         if let Some(s) = w.strip_suffix("es").filter(|s| s.len() > 2) {
             forms.push(s.to_string());
@@ -73,16 +71,9 @@ pub(crate) fn objects_for(name: &str) -> Vec<String> {
         } else {
             forms.push(format!("{w}s"));
         }
-        for g in GROUPS {
-            if forms.iter().any(|f| g.contains(&f.as_str())) {
-                out.extend(g.iter().map(|s| s.to_string()));
-            }
-        }
-        out.extend(forms);
-    }
-    out.sort();
-    out.dedup();
-    out
+        forms
+    };
+    name_words(name, PREFIXES, forms, GROUPS)
 }
 
 /// A statement about an object.

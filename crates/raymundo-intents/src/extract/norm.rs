@@ -94,6 +94,35 @@ fn expand(word: &str) -> Option<&'static str> {
 /// Cuts `src` into words, numbers and punctuation. Letters and digits are separate tokens
 /// even when written together (`ax400` is `ax` + glued `400`); whitespace, emojis and other
 /// symbols only separate tokens.
+/// The words of a parameter name after the first of `prefixes` it starts with, each with the
+/// other forms `forms` gives (an empty list skips the word), widened to every synonym group one
+/// of them belongs to; sorted, without duplicates.
+pub(crate) fn name_words(
+    name: &str,
+    prefixes: &[&str],
+    forms: impl Fn(&str) -> Vec<String>,
+    groups: &[&[&str]],
+) -> Vec<String> {
+    let n = fold(name);
+    let rest = prefixes
+        .iter()
+        .find_map(|p| n.strip_prefix(p))
+        .unwrap_or(&n);
+    let mut out: Vec<String> = Vec::new();
+    for w in rest.split('_') {
+        let forms = forms(w);
+        for g in groups {
+            if forms.iter().any(|f| g.contains(&f.as_str())) {
+                out.extend(g.iter().map(|s| s.to_string()));
+            }
+        }
+        out.extend(forms);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 pub(crate) fn tokenize(src: &str) -> Tokens<'_> {
     let mut toks: Vec<Tok> = Vec::new();
     let mut gap = true;

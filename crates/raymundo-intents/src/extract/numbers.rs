@@ -1,7 +1,7 @@
 //! Whole numbers in digits and in words (Spanish and English), and which number in a message
 //! is the quantity a parameter asks for.
 
-use super::norm::{fold, Tokens};
+use super::norm::{fold, name_words, Tokens};
 use super::Scan;
 
 /// A number written in a message.
@@ -316,8 +316,7 @@ pub(crate) fn nouns_for(name: &str) -> Vec<String> {
             "items",
         ],
     ];
-    let n = fold(name);
-    let rest = [
+    const PREFIXES: &[&str] = &[
         "num_",
         "numero_",
         "cantidad_",
@@ -326,26 +325,18 @@ pub(crate) fn nouns_for(name: &str) -> Vec<String> {
         "max_",
         "min_",
         "number_of_",
-    ]
-    .iter()
-    .find_map(|p| n.strip_prefix(p))
-    .unwrap_or(&n);
-    let mut out: Vec<String> = Vec::new();
-    for w in rest.split('_').filter(|w| w.len() > 2 && *w != "del") {
+    ];
+    let forms = |w: &str| {
+        if w.len() <= 2 || w == "del" {
+            return Vec::new();
+        }
         let mut forms = vec![w.to_string()];
         if let Some(s) = w.strip_suffix('s') {
             forms.push(s.to_string());
         }
-        for g in GROUPS {
-            if forms.iter().any(|f| g.contains(&f.as_str())) {
-                out.extend(g.iter().map(|s| s.to_string()));
-            }
-        }
-        out.extend(forms);
-    }
-    out.sort();
-    out.dedup();
-    out
+        forms
+    };
+    name_words(name, PREFIXES, forms, GROUPS)
 }
 
 fn noun_fits(w: &str, nouns: &[String]) -> bool {
