@@ -1,6 +1,7 @@
 //! Layered project configuration: built-in defaults, then `raymundo.toml`, then `RAYMUNDO_*`
 //! environment variables. Validated once, with errors that name the file and the field.
 
+use crate::llm_config::LlmConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -330,6 +331,8 @@ pub struct Config {
     pub paths: PathsConfig,
     /// Intents, conversation and actions.
     pub intents: IntentsConfig,
+    /// Language models: the answer chain, prompt and memory.
+    pub llm: LlmConfig,
     /// Project root (not read from the file; set by [`Config::load`]).
     #[serde(skip)]
     pub root: PathBuf,
@@ -501,6 +504,9 @@ impl Config {
         }
         if self.embedding.batch_size == 0 {
             return invalid("embedding.batch_size", "must be at least 1".into());
+        }
+        if let Err((field, message)) = self.llm.check() {
+            return invalid(&field, message);
         }
         Ok(())
     }

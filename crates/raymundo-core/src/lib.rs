@@ -8,6 +8,7 @@
 
 mod config;
 pub mod conversation;
+mod llm_config;
 pub mod text;
 mod types;
 
@@ -16,6 +17,7 @@ pub use config::{
     ModelChoice, PathsConfig, PiiConfig, RetrievalConfig, CONFIG_FILE,
 };
 pub use conversation::{ConversationState, MemoryState, PendingIntent, StateError};
+pub use llm_config::{LlmConfig, LocalModelConfig, ProviderConfig, ProviderKind};
 pub use types::{Answer, Chunk, Document, Hit, SourceRef};
 
 /// Counts tokens the way the embedding model will see them.

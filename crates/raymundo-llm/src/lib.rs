@@ -5,6 +5,8 @@
 //! question and cites them, so an answer is always grounded in the company's own words.
 //! It is the default when no LLM is configured and the provider of last resort after.
 
+pub mod chat;
 mod extractive;
 
+pub use chat::{ChatMessage, ChatProvider, ChatRequest, Completion, LlmError, Role};
 pub use extractive::ExtractiveAnswerer;
