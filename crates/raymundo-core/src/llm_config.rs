@@ -154,7 +154,7 @@ impl LlmConfig {
                     format!("expected an http:// or https:// URL, got {:?}", p.base_url),
                 ));
             }
-            if !(p.timeout_secs > 0.0) {
+            if p.timeout_secs.is_nan() || p.timeout_secs <= 0.0 {
                 return Err((
                     format!("{field}.timeout_secs"),
                     format!("must be positive, got {}", p.timeout_secs),

