@@ -6,6 +6,7 @@
 //! and the layered project configuration ([`Config`]). Library crates implement the traits;
 //! only the `raymundo` binary picks the concrete implementations and wires them together.
 
+pub mod channel_text;
 mod config;
 pub mod conversation;
 mod llm_config;

@@ -7,6 +7,14 @@
 
 pub mod chat;
 mod extractive;
+mod http;
+pub mod ollama;
+pub mod openai;
+pub mod retry;
 
 pub use chat::{ChatMessage, ChatProvider, ChatRequest, Completion, LlmError, Role};
 pub use extractive::ExtractiveAnswerer;
+pub use http::api_key_from;
+pub use ollama::OllamaProvider;
+pub use openai::OpenAiProvider;
+pub use retry::{with_retries, FailedAttempt, RetryPolicy};
