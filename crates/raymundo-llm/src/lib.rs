@@ -1,15 +1,22 @@
 //! Answer writers.
 //!
-//! Every writer implements [`raymundo_core::Answerer`]. The [`ExtractiveAnswerer`] needs no
-//! language model: it picks the sentences of the retrieved passages that best match the
-//! question and cites them, so an answer is always grounded in the company's own words.
-//! It is the default when no LLM is configured and the provider of last resort after.
+//! Language models sit behind one trait, [`ChatProvider`]: OpenAI-compatible servers
+//! ([`openai`]), Ollama's native API ([`ollama`]) and the in-process Qwen model ([`local`]).
+//! [`prompt`] builds what they read (system text, numbered snippets marked as data, recent
+//! turns, the message, within the context window); [`chain::AnswerChain`] tries them in
+//! order and records each attempt. The [`ExtractiveAnswerer`] needs no language model: it
+//! picks the sentences of the retrieved passages that best match the question and cites
+//! them. It is the default when no LLM is configured and the provider of last resort.
 
+pub mod chain;
 pub mod chat;
 mod extractive;
 mod http;
+pub mod injection;
+pub mod local;
 pub mod ollama;
 pub mod openai;
+pub mod prompt;
 pub mod retry;
 
 pub use chat::{ChatMessage, ChatProvider, ChatRequest, Completion, LlmError, Role};

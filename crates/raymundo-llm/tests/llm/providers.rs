@@ -1,8 +1,7 @@
 //! The HTTP providers against a real server on 127.0.0.1: what they send, what the user
 //! gets (text, streamed pieces, counts), and how failures are named and retried.
 
-mod support;
-
+use crate::support::{closed_port, Reply, ScriptedServer};
 use raymundo_core::{ProviderConfig, ProviderKind};
 use raymundo_llm::{
     ChatMessage, ChatProvider, ChatRequest, Completion, LlmError, OllamaProvider, OpenAiProvider,
@@ -10,7 +9,6 @@ use raymundo_llm::{
 };
 use serde_json::json;
 use std::time::{Duration, Instant};
-use support::{closed_port, Reply, ScriptedServer};
 
 const FAST_RETRY: Duration = Duration::from_millis(5);
 const PAUSE: Duration = Duration::from_millis(60);
