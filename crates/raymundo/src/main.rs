@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+mod answer_chain;
 mod commands;
 mod conversation;
 mod intent_engine;

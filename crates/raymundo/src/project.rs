@@ -1,10 +1,11 @@
 //! A loaded project: configuration, the embedding model, the index and the answer step.
 
 use anyhow::{bail, Context, Result};
-use raymundo_core::{Answer, Answerer, Config, Embedder, ModelChoice};
+use raymundo_core::{Answer, Config, Embedder, ModelChoice};
 use raymundo_embed::{fetch, BertEmbedder, ModelSpec};
 use raymundo_index::{Filter, Index, SearchParams, SearchResult};
-use raymundo_llm::ExtractiveAnswerer;
+use raymundo_llm::chain::{AnswerChain, Attempt};
+use raymundo_llm::ChatMessage;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -88,6 +89,9 @@ pub struct Timings {
     pub search_ms: f64,
     /// Writing the answer.
     pub answer_ms: f64,
+    /// From the question to the first streamed piece of the answer (LLM answers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_token_ms: Option<f64>,
     /// End to end.
     pub total_ms: f64,
 }
@@ -104,7 +108,7 @@ pub struct Assistant {
     pub index: Index,
     /// The embedding model the index was built with.
     pub embedder: Arc<BertEmbedder>,
-    answerer: Box<dyn Answerer>,
+    chain: AnswerChain,
     /// Best-cosine threshold below which a question is out of scope.
     pub min_score: f32,
     /// Query-coverage threshold below which a question is out of scope.
@@ -112,8 +116,15 @@ pub struct Assistant {
 }
 
 impl Assistant {
-    /// Opens the project's index and the model it was built with.
+    /// Opens the project's index and the model it was built with; answers are written by
+    /// the configured chain.
     pub fn open(root: &Path) -> Result<Self> {
+        Self::open_with(root, None)
+    }
+
+    /// Like [`Assistant::open`], with answers written by `llm` only (`local`, `extractive`
+    /// or a configured provider) when given.
+    pub fn open_with(root: &Path, llm: Option<&str>) -> Result<Self> {
         let config = load_config(root)?;
         let index = Index::load(&config.index_dir(), None)?;
         let (name, origin) = split_model_id(&index.meta().model_id);
@@ -134,15 +145,13 @@ impl Assistant {
             .retrieval
             .min_coverage
             .unwrap_or(spec.default_min_coverage);
-        let answerer = Box::new(ExtractiveAnswerer::new(
-            Some(embedder.clone() as Arc<dyn Embedder>),
-            config.answer.max_sentences,
-        ));
+        let chain =
+            crate::answer_chain::build(&config, llm, embedder.clone() as Arc<dyn Embedder>)?;
         Ok(Self {
             config,
             index,
             embedder,
-            answerer,
+            chain,
             min_score,
             min_coverage,
         })
@@ -191,6 +200,7 @@ impl Assistant {
             embed_ms: ms(t1 - t0),
             search_ms: ms(t2 - t1),
             answer_ms: 0.0,
+            first_token_ms: None,
             total_ms: ms(t2 - t0),
         };
         Ok((q, result, timings))
@@ -204,15 +214,30 @@ impl Assistant {
             && result.coverage >= self.min_coverage
     }
 
-    /// Answers `question`: retrieval, the scope decision, then the answer writer.
+    /// Answers `question`: retrieval, the scope decision, then the answer chain.
     pub fn ask(&self, question: &str) -> Result<(Answer, SearchResult, Timings)> {
+        let asked = self.ask_with(question, question, &[], &mut |_| {})?;
+        Ok((asked.answer, asked.result, asked.timings))
+    }
+
+    /// Answers `question`, retrieving with `query` (the question made standalone from the
+    /// conversation), with the earlier turns `history`; `on_text` receives an LLM's answer as
+    /// it is written. No model is called when retrieval says the question is out of scope.
+    pub fn ask_with(
+        &self,
+        question: &str,
+        query: &str,
+        history: &[ChatMessage],
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Asked> {
         let t0 = Instant::now();
         let (q, result, mut timings) = self.retrieve(
-            question,
+            query,
             self.config.retrieval.top_k,
             &Filter::default(),
             &self.config.retrieval,
         )?;
+        let mut attempts = Vec::new();
         let answer = if !self.in_scope(&result) || question.trim().is_empty() {
             Answer {
                 text: self.config.answer.out_of_scope.clone(),
@@ -227,29 +252,51 @@ impl Assistant {
                 self.config.retrieval.neighbours,
                 &q,
             );
-            let a = match self.answerer.answer(question, &hits) {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!("answer writer failed: {e}");
-                    Answer {
-                        text: self.config.answer.out_of_scope.clone(),
-                        sources: Vec::new(),
-                        in_scope: false,
-                        answered_by: "out_of_scope".into(),
-                    }
-                }
-            };
+            let mut first: Option<f64> = None;
+            let chained = self.chain.answer(question, &hits, history, &mut |piece| {
+                first.get_or_insert_with(|| ms(t0.elapsed()));
+                on_text(piece);
+            });
+            timings.first_token_ms = first;
             timings.answer_ms = ms(t.elapsed());
-            a
+            attempts = chained.attempts;
+            chained.answer
         };
         timings.total_ms = ms(t0.elapsed());
-        Ok((answer, result, timings))
+        Ok(Asked {
+            answer,
+            result,
+            timings,
+            attempts,
+        })
     }
+
+    /// The providers answers are asked of, in order (`extractive` last).
+    pub fn chain_names(&self) -> Vec<String> {
+        self.chain.names()
+    }
+}
+
+/// A question answered, with what it took.
+pub struct Asked {
+    /// The answer.
+    pub answer: Answer,
+    /// What retrieval found.
+    pub result: SearchResult,
+    /// Time per step.
+    pub timings: Timings,
+    /// The providers tried, in order.
+    pub attempts: Vec<Attempt>,
 }
 
 /// An answer and its sources as text for a person.
 pub fn format_answer(config: &Config, answer: &Answer) -> String {
-    let mut out = answer.text.clone();
+    format!("{}{}", answer.text, format_sources(config, answer))
+}
+
+/// The list of an answer's sources (empty without sources), starting with a blank line.
+pub fn format_sources(config: &Config, answer: &Answer) -> String {
+    let mut out = String::new();
     if !answer.sources.is_empty() {
         out.push_str(&format!("\n\n{}:", config.answer.sources_heading));
         for s in &answer.sources {

@@ -18,11 +18,15 @@ pub struct Args {
     /// Print one JSON object per turn (the reply and what happened) instead of text.
     #[arg(long)]
     json: bool,
+    /// Who writes answers for this run: `local`, `extractive` or a configured provider
+    /// (default: the `[llm] chain` of raymundo.toml).
+    #[arg(long, value_name = "NAME")]
+    llm: Option<String>,
 }
 
 /// Runs the conversation until end of input or `/salir`.
 pub fn run(root: &Path, args: Args) -> Result<()> {
-    let assistant = Assistant::open(root)?;
+    let assistant = Assistant::open_with(root, args.llm.as_deref())?;
     let method = method_of(&assistant, None)?;
     let engine = IntentEngine::load(&assistant, method)?;
     let state = MemoryState::new();
