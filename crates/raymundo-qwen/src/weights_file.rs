@@ -75,7 +75,8 @@ pub(crate) fn read(path: &Path, config: &Config) -> Option<Weights> {
 
 /// Writes converted weights; a failure is logged and otherwise ignored.
 pub(crate) fn write(path: &Path, w: &Weights) {
-    let partial = path.with_extension("q8.partial");
+    // One partial file per process: two processes converting at once must not interleave.
+    let partial = path.with_extension(format!("q8.{}.partial", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
