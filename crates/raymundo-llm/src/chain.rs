@@ -114,6 +114,8 @@ struct Gate<'a> {
 impl Gate<'_> {
     fn push(&mut self, piece: &str) {
         if self.closed {
+            // Kept whole, in case the verdict at the end is an answer after all.
+            self.held.push_str(piece);
             return;
         }
         if self.open {
