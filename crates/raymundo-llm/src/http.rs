@@ -291,6 +291,15 @@ pub(crate) struct RemoteModel {
     pub(crate) retry: RetryPolicy,
 }
 
+/// The request's messages in the `{"role", "content"}` form both wire formats share.
+pub(crate) fn messages_json(request: &crate::chat::ChatRequest) -> Vec<serde_json::Value> {
+    request
+        .messages
+        .iter()
+        .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
+        .collect()
+}
+
 impl RemoteModel {
     /// The settings of `config`, posting to `path` under its base URL.
     pub(crate) fn new(config: &ProviderConfig, path: &str, api_key: Option<String>) -> Self {

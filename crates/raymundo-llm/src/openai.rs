@@ -4,7 +4,9 @@
 
 use crate::chat::{ChatProvider, ChatRequest, Completion, LlmError};
 use crate::http::EXCERPT_CHARS;
-use crate::http::{api_key_from, count_field, excerpt, Endpoint, RemoteModel, WireAnswer};
+use crate::http::{
+    api_key_from, count_field, excerpt, messages_json, Endpoint, RemoteModel, WireAnswer,
+};
 use raymundo_core::ProviderConfig;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -41,11 +43,7 @@ impl OpenAiProvider {
     }
 
     fn request_body(&self, request: &ChatRequest) -> Value {
-        let messages: Vec<Value> = request
-            .messages
-            .iter()
-            .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
-            .collect();
+        let messages = messages_json(request);
         json!({
             "model": self.remote.model,
             "messages": messages,
