@@ -145,7 +145,7 @@ impl BertEncoder {
         }
         let h = config.hidden_size;
         let heads = config.num_attention_heads;
-        if heads == 0 || h % heads != 0 {
+        if heads == 0 || !h.is_multiple_of(heads) {
             bail!("hidden size {h} is not a multiple of {heads} heads");
         }
         let ff = config.intermediate_size;

@@ -145,7 +145,7 @@ pub fn parse(bytes: &[u8], device: &Device) -> Result<(Header, HashMap<String, T
     if qk != QK {
         return Err(format!("unsupported quantisation block size {qk}"));
     }
-    if header.hidden == 0 || header.hidden % QK != 0 || header.heads == 0 {
+    if header.hidden == 0 || !header.hidden.is_multiple_of(QK) || header.heads == 0 {
         return Err(format!(
             "implausible hidden size {} / heads {}",
             header.hidden, header.heads
@@ -268,7 +268,7 @@ fn decode(name: &str, e: &Entry, expected: usize) -> Result<Vec<f32>, String> {
                 .collect())
         }
         1 => {
-            if expected % QK != 0 || e.data.len() != expected / QK * Q4_BLOCK_BYTES {
+            if !expected.is_multiple_of(QK) || e.data.len() != expected / QK * Q4_BLOCK_BYTES {
                 return Err(format!(
                     "tensor {name}: {} bytes for {expected} Q4_0 weights",
                     e.data.len()

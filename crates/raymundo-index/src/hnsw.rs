@@ -998,7 +998,7 @@ mod tests {
         let v = low_rank(1500, DIM, RANK, 3);
         let queries = low_rank(30, DIM, RANK, 4);
         let g = Hnsw::build(&v, DIM, &HnswParams::default());
-        let keep = |i: usize| i % 3 == 0;
+        let keep = |i: usize| i.is_multiple_of(3);
         for q in queries.chunks_exact(DIM) {
             let got = g.search(&v, q, 10, 64, &keep);
             assert_eq!(got.len(), 10);

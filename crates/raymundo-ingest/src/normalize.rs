@@ -47,7 +47,7 @@ pub(crate) fn decode(bytes: &[u8]) -> String {
 
 /// UTF-16 without a BOM: mostly-ASCII text leaves a zero in every other byte.
 fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    if bytes.len() < 8 || bytes.len() % 2 != 0 {
+    if bytes.len() < 8 || !bytes.len().is_multiple_of(2) {
         return None;
     }
     let pairs = bytes.len() / 2;

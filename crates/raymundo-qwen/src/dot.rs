@@ -16,18 +16,26 @@ pub enum Kernel {
     /// AVX2 + FMA intrinsics (the CPU was checked to have them).
     #[cfg(target_arch = "x86_64")]
     Avx2(pulp::x86::V3),
+    /// AVX2 for one token at a time, AVX-512 VNNI for prompts ([`crate::vnni`]).
+    #[cfg(target_arch = "x86_64")]
+    Vnni(pulp::x86::V3, crate::vnni::Vnni),
     /// Plain loops.
     Portable,
 }
 
 impl Kernel {
-    /// The fastest kernel this CPU supports, unless `RAYMUNDO_SIMD=off`.
+    /// The fastest kernel this CPU supports, unless `RAYMUNDO_SIMD` says `off` (portable
+    /// loops) or `avx2` (no AVX-512).
     pub fn detect() -> Self {
-        if std::env::var("RAYMUNDO_SIMD").is_ok_and(|v| v == "off" || v == "0") {
+        let limit = std::env::var("RAYMUNDO_SIMD").unwrap_or_default();
+        if limit == "off" || limit == "0" {
             return Self::Portable;
         }
         #[cfg(target_arch = "x86_64")]
         if let Some(simd) = pulp::x86::V3::try_new() {
+            if let (Some(proof), false) = (crate::vnni::Vnni::detect(), limit == "avx2") {
+                return Self::Vnni(simd, proof);
+            }
             return Self::Avx2(simd);
         }
         Self::Portable
@@ -39,6 +47,9 @@ impl Kernel {
         #[cfg(target_arch = "x86_64")]
         if let Some(simd) = pulp::x86::V3::try_new() {
             all.push(Self::Avx2(simd));
+            if let Some(proof) = crate::vnni::Vnni::detect() {
+                all.push(Self::Vnni(simd, proof));
+            }
         }
         all
     }
@@ -48,6 +59,8 @@ impl Kernel {
         match self {
             #[cfg(target_arch = "x86_64")]
             Self::Avx2(_) => "avx2",
+            #[cfg(target_arch = "x86_64")]
+            Self::Vnni(..) => "avx512-vnni",
             Self::Portable => "portable",
         }
     }
@@ -57,7 +70,7 @@ impl Kernel {
         let (xq, xd) = x.row(0);
         match *self {
             #[cfg(target_arch = "x86_64")]
-            Self::Avx2(simd) => simd.vectorize(
+            Self::Avx2(simd) | Self::Vnni(simd, _) => simd.vectorize(
                 #[inline(always)]
                 || {
                     for (i, o) in out.iter_mut().enumerate() {
@@ -80,7 +93,7 @@ impl Kernel {
         let tokens = x.rows;
         match *self {
             #[cfg(target_arch = "x86_64")]
-            Self::Avx2(simd) => simd.vectorize(
+            Self::Avx2(simd) | Self::Vnni(simd, _) => simd.vectorize(
                 #[inline(always)]
                 || {
                     for i in 0..n {

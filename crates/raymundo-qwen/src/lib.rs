@@ -10,6 +10,8 @@ pub mod dot;
 mod error;
 pub mod model;
 pub mod q8;
+#[cfg(target_arch = "x86_64")]
+pub mod vnni;
 mod weights_file;
 
 pub use catalog::{local_model, LocalModelFiles, LocalModelSpec, LOCAL_MODELS};

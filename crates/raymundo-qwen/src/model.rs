@@ -364,15 +364,15 @@ impl Model {
             rms_norm(&x, &layer.ffn_norm, c.eps, &mut h);
             hq.requantize(n, &h);
             layer.gate_up.matmul(self.kernel, &hq, &mut gate_up);
-            for (row, out) in gate_up
-                .chunks_exact(2 * c.ffn)
-                .zip(act.chunks_exact_mut(c.ffn))
-            {
-                let (g, u) = row.split_at(c.ffn);
-                for ((o, g), u) in out.iter_mut().zip(g).zip(u) {
-                    *o = g / (1.0 + (-g).exp()) * u;
-                }
-            }
+            gate_up
+                .par_chunks_exact(2 * c.ffn)
+                .zip(act.par_chunks_exact_mut(c.ffn))
+                .for_each(|(row, out)| {
+                    let (g, u) = row.split_at(c.ffn);
+                    for ((o, g), u) in out.iter_mut().zip(g).zip(u) {
+                        *o = g / (1.0 + (-g).exp()) * u;
+                    }
+                });
             act_q.requantize(n, &act);
             layer.down.matmul(self.kernel, &act_q, &mut proj);
             for (x, p) in x.iter_mut().zip(&proj) {
@@ -525,11 +525,13 @@ fn convert(
 /// RMS norm of each `weight.len()`-wide row of `x`, scaled by `weight`, into `out`.
 fn rms_norm(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
     let w = weight.len();
-    for (row, o) in x.chunks_exact(w).zip(out.chunks_exact_mut(w)) {
-        let ms = row.iter().map(|v| v * v).sum::<f32>() / w as f32;
-        let inv = 1.0 / (ms + eps).sqrt();
-        for ((o, v), g) in o.iter_mut().zip(row).zip(weight) {
-            *o = v * inv * g;
-        }
-    }
+    x.par_chunks_exact(w)
+        .zip(out.par_chunks_exact_mut(w))
+        .for_each(|(row, o)| {
+            let ms = row.iter().map(|v| v * v).sum::<f32>() / w as f32;
+            let inv = 1.0 / (ms + eps).sqrt();
+            for ((o, v), g) in o.iter_mut().zip(row).zip(weight) {
+                *o = v * inv * g;
+            }
+        });
 }

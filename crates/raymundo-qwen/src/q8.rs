@@ -9,6 +9,7 @@
 
 use crate::dot::Kernel;
 use rayon::prelude::*;
+use std::sync::OnceLock;
 
 /// Values per block.
 pub const BLOCK: usize = 32;
@@ -27,6 +28,8 @@ pub struct Q8Rows {
     pub qs: Vec<i8>,
     /// One scale per block, row after row.
     pub d: Vec<f32>,
+    /// The sum of each block's values, computed when a kernel first needs it.
+    sums: OnceLock<Vec<i32>>,
 }
 
 impl Q8Rows {
@@ -35,14 +38,38 @@ impl Q8Rows {
     /// # Panics
     /// If `cols` is not a multiple of [`BLOCK`] or `data` is not `rows * cols` long.
     pub fn quantize(rows: usize, cols: usize, data: &[f32]) -> Self {
-        let mut q = Self {
-            rows: 0,
-            cols,
-            qs: Vec::new(),
-            d: Vec::new(),
-        };
+        let mut q = Self::from_parts(0, cols, Vec::new(), Vec::new());
         q.requantize(rows, data);
         q
+    }
+
+    /// Rows from their quantised values and block scales.
+    ///
+    /// # Panics
+    /// If the lengths do not match `rows x cols`.
+    pub fn from_parts(rows: usize, cols: usize, qs: Vec<i8>, d: Vec<f32>) -> Self {
+        assert_eq!(qs.len(), rows * cols, "values are not rows x cols");
+        assert_eq!(d.len() * BLOCK, qs.len(), "one scale per block");
+        Self {
+            rows,
+            cols,
+            qs,
+            d,
+            sums: OnceLock::new(),
+        }
+    }
+
+    /// The sum of the values of each block, row after row (computed once).
+    pub fn block_sums(&self) -> &[i32] {
+        self.sums.get_or_init(|| {
+            self.qs
+                .par_chunks(BLOCK * 1024)
+                .flat_map_iter(|c| {
+                    c.chunks_exact(BLOCK)
+                        .map(|b| b.iter().map(|&v| v as i32).sum::<i32>())
+                })
+                .collect()
+        })
     }
 
     /// Quantises `data` into this buffer, reusing its memory.
@@ -54,20 +81,15 @@ impl Q8Rows {
         );
         assert_eq!(data.len(), rows * self.cols, "data is not rows x cols");
         self.rows = rows;
+        self.sums = OnceLock::new();
         self.qs.resize(data.len(), 0);
         self.d.resize(data.len() / BLOCK, 0.0);
-        for ((block, qs), d) in data
-            .chunks_exact(BLOCK)
-            .zip(self.qs.chunks_exact_mut(BLOCK))
-            .zip(self.d.iter_mut())
-        {
-            let amax = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            *d = amax / 127.0;
-            let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
-            for (q, v) in qs.iter_mut().zip(block) {
-                *q = (v * inv).round().clamp(-127.0, 127.0) as i8;
-            }
-        }
+        // A prompt's activations (up to millions of values) are quantised on every thread.
+        const SPAN: usize = 256;
+        data.par_chunks(BLOCK * SPAN)
+            .zip(self.qs.par_chunks_mut(BLOCK * SPAN))
+            .zip(self.d.par_chunks_mut(SPAN))
+            .for_each(|((data, qs), d)| quantize_blocks(data, qs, d));
     }
 
     /// Blocks per row.
@@ -102,12 +124,12 @@ impl Q8Rows {
     pub fn stack(parts: &[&Q8Rows]) -> Self {
         let cols = parts.first().map_or(0, |p| p.cols);
         assert!(parts.iter().all(|p| p.cols == cols), "column counts differ");
-        Self {
-            rows: parts.iter().map(|p| p.rows).sum(),
+        Self::from_parts(
+            parts.iter().map(|p| p.rows).sum(),
             cols,
-            qs: parts.iter().flat_map(|p| p.qs.iter().copied()).collect(),
-            d: parts.iter().flat_map(|p| p.d.iter().copied()).collect(),
-        }
+            parts.iter().flat_map(|p| p.qs.iter().copied()).collect(),
+            parts.iter().flat_map(|p| p.d.iter().copied()).collect(),
+        )
     }
 
     /// Bytes held.
@@ -120,6 +142,11 @@ impl Q8Rows {
     pub fn matmul(&self, kernel: Kernel, x: &Q8Rows, out: &mut [f32]) {
         assert_eq!(self.cols, x.cols, "inner dimensions differ");
         assert_eq!(out.len(), self.rows * x.rows, "output has the wrong size");
+        #[cfg(target_arch = "x86_64")]
+        if let (Kernel::Vnni(_, proof), true) = (kernel, x.rows >= crate::vnni::MIN_TOKENS) {
+            crate::vnni::matmul(proof, self, x, out);
+            return;
+        }
         if x.rows == 1 {
             out.par_chunks_mut(ROWS_PER_TASK)
                 .enumerate()
@@ -149,6 +176,22 @@ impl Q8Rows {
                     out[t * self.rows + first + r] = part[r * x.rows + t];
                 }
             }
+        }
+    }
+}
+
+/// Quantises whole blocks of `data` into `qs` and their scales into `d`.
+fn quantize_blocks(data: &[f32], qs: &mut [i8], d: &mut [f32]) {
+    for ((block, qs), d) in data
+        .chunks_exact(BLOCK)
+        .zip(qs.chunks_exact_mut(BLOCK))
+        .zip(d.iter_mut())
+    {
+        let amax = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        *d = amax / 127.0;
+        let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+        for (q, v) in qs.iter_mut().zip(block) {
+            *q = (v * inv).round().clamp(-127.0, 127.0) as i8;
         }
     }
 }
@@ -199,7 +242,7 @@ mod tests {
         let (rows, cols) = (70, 96);
         let w = sample(rows, cols, 7);
         let wq = Q8Rows::quantize(rows, cols, &w);
-        for tokens in [1, 3, 9] {
+        for tokens in [1, 3, 9, 37] {
             let x = sample(tokens, cols, 11 + tokens as u32);
             let xq = Q8Rows::quantize(tokens, cols, &x);
             let expected = reference(&w, &x, rows, cols, tokens);

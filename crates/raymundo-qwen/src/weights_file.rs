@@ -136,7 +136,7 @@ fn read_rows(r: &mut impl Read, rows: usize, cols: usize) -> Option<Q8Rows> {
     r.read_exact(bytemuck::cast_slice_mut(&mut qs)).ok()?;
     let mut d = vec![0.0f32; rows * cols / crate::q8::BLOCK];
     r.read_exact(bytemuck::cast_slice_mut(&mut d)).ok()?;
-    Some(Q8Rows { rows, cols, qs, d })
+    Some(Q8Rows::from_parts(rows, cols, qs, d))
 }
 
 fn write_f32s(w: &mut impl Write, v: &[f32]) -> std::io::Result<()> {
