@@ -83,6 +83,15 @@ pub fn load_questions(path: &Path) -> Result<Vec<Question>, EvalError> {
     Ok(out)
 }
 
+/// The value at quantile `q` (0..=1) of `sorted` values (nearest rank; 0 when empty).
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
 /// True when a retrieved document path matches an expected one (full path or bare name).
 pub fn matches(retrieved: &str, expected: &str) -> bool {
     retrieved == expected

@@ -103,12 +103,20 @@ fn is_not_found(text: &str) -> bool {
     text.contains(NOT_FOUND) || NOT_IN_SNIPPETS.iter().any(|p| t.contains(p))
 }
 
-/// Streams text once the start is known not to be a marker or a refusal.
+/// Streams text once the start is known not to be a marker or a refusal. With `known`
+/// numbers (a small model's answer), text is released a sentence at a time and a sentence
+/// with a number outside `known` ends the answer before it is shown
+/// ([`crate::grounding`]).
 struct Gate<'a> {
     out: &'a mut dyn FnMut(&str),
     held: String,
     open: bool,
     closed: bool,
+    known: Option<Vec<f64>>,
+    /// Text released so far (sentence mode).
+    shown: String,
+    /// The unsupported number that ended the answer.
+    failed: Option<f64>,
 }
 
 impl Gate<'_> {
@@ -118,16 +126,51 @@ impl Gate<'_> {
             self.held.push_str(piece);
             return;
         }
-        if self.open {
+        if self.open && self.known.is_none() {
             (self.out)(piece);
             return;
         }
         self.held.push_str(piece);
-        if self.held.trim_start().starts_with("NO_") || is_refusal(&self.held) {
+        if !self.open && (self.held.trim_start().starts_with("NO_") || is_refusal(&self.held)) {
             self.closed = true;
+            return;
+        }
+        if self.known.is_some() {
+            while let Some(end) = crate::grounding::sentence_end(&self.held) {
+                if !self.release(end) {
+                    return;
+                }
+            }
         } else if self.held.chars().count() >= HOLD_BACK {
             self.open = true;
             (self.out)(&self.held);
+        }
+    }
+
+    /// Sentence mode: shows the first `end` bytes held if their numbers are supported.
+    fn release(&mut self, end: usize) -> bool {
+        let sentence: String = self.held.drain(..end).collect();
+        let known = self.known.as_deref().unwrap_or_default();
+        if let Some(n) = crate::grounding::unsupported_number(&sentence, known) {
+            self.failed = Some(n);
+            self.closed = true;
+            self.held.insert_str(0, &sentence);
+            return false;
+        }
+        if self.shown.trim().is_empty() && sentence.trim().is_empty() {
+            return true;
+        }
+        self.open = true;
+        (self.out)(&sentence);
+        self.shown.push_str(&sentence);
+        true
+    }
+
+    /// Sentence mode, at the end of the answer: the last sentence (no space after it).
+    fn finish(&mut self) {
+        if self.known.is_some() && !self.closed && !self.held.is_empty() {
+            let end = self.held.len();
+            self.release(end);
         }
     }
 }
@@ -169,6 +212,13 @@ impl AnswerChain {
     ) -> ChainAnswer {
         let mut attempts = Vec::new();
         for provider in &self.providers {
+            let condensed = provider.snippet_budget().map(|budget| {
+                crate::focus::condense(question, hits, budget, &|s| provider.count_tokens(s))
+            });
+            let hits = match &condensed {
+                Some(cut) if !cut.is_empty() => cut.as_slice(),
+                _ => hits,
+            };
             let prompt = build(
                 &PromptInput {
                     system: &self.settings.system,
@@ -180,14 +230,32 @@ impl AnswerChain {
                 },
                 provider.as_ref(),
             );
+            tracing::debug!(
+                provider = provider.name(),
+                snippets = prompt.snippets,
+                "prompt: {:?}",
+                prompt.request.messages.last().map(|m| &m.content)
+            );
+            let small = provider.snippet_budget().is_some();
+            let known = small.then(|| {
+                let mut known = crate::grounding::numbers(question);
+                for h in &hits[..prompt.snippets] {
+                    known.extend(crate::grounding::numbers(&h.chunk.text));
+                }
+                known
+            });
             let mut gate = Gate {
                 out: on_text,
                 held: String::new(),
                 open: false,
                 closed: false,
+                known,
+                shown: String::new(),
+                failed: None,
             };
             let result = provider.chat(&prompt.request, &mut |piece| gate.push(piece));
-            let (opened, held) = (gate.open, gate.held);
+            gate.finish();
+            let (opened, held, shown, failed) = (gate.open, gate.held, gate.shown, gate.failed);
             let name = provider.name().to_string();
             let completion = match result {
                 Ok(c) => c,
@@ -200,29 +268,39 @@ impl AnswerChain {
                     continue;
                 }
             };
-            let text = completion.text.trim();
-            let verdict = if text.is_empty() {
-                "empty"
-            } else if is_refusal(text) {
+            let whole = completion.text.trim();
+            // A small model's answer ends before its first unsupported sentence.
+            let text = if small { shown.trim() } else { whole };
+            let verdict = if is_refusal(whole) {
                 "refused"
-            } else if is_not_found(text) {
+            } else if is_not_found(whole) {
                 "not_found"
+            } else if text.is_empty() && failed.is_some() {
+                "unsupported"
+            } else if text.is_empty() {
+                "empty"
             } else {
                 "answered"
             };
+            let outcome = match (verdict, failed) {
+                ("answered" | "unsupported", Some(n)) => {
+                    format!("{verdict} (cut at a number not in the snippets: {n})")
+                }
+                _ => verdict.to_string(),
+            };
             attempts.push(Attempt {
                 provider: name.clone(),
-                outcome: verdict.into(),
+                outcome,
             });
             match verdict {
-                "empty" | "refused" => continue,
+                "empty" | "refused" | "unsupported" => continue,
                 "not_found" => {
                     // A marker is replaced by the configured reply; a decline in the
                     // model's own words (already shown) is kept.
-                    let text = if text.contains(NOT_FOUND) {
+                    let text = if whole.contains(NOT_FOUND) {
                         self.settings.not_found_reply.clone()
                     } else {
-                        text.to_string()
+                        whole.to_string()
                     };
                     return ChainAnswer {
                         answer: Answer {
@@ -309,6 +387,11 @@ pub fn cite(text: &str, snippets: &[Hit]) -> (String, Vec<SourceRef>) {
         }
     }
     out.push_str(rest);
+    // An answer that cites nothing is attributed by the words it shares with the snippets.
+    if cited.is_empty() {
+        let texts: Vec<&str> = snippets.iter().map(|h| h.chunk.text.as_str()).collect();
+        cited = crate::grounding::attribute(&out, &texts);
+    }
     let numbers: Vec<usize> = if cited.is_empty() {
         (1..=snippets.len()).collect()
     } else {

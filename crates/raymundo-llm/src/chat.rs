@@ -177,6 +177,20 @@ pub trait ChatProvider: Send + Sync {
     fn count_tokens(&self, text: &str) -> usize {
         text.chars().count().div_ceil(4)
     }
+    /// Tokens of snippet text this provider should read, when it is a small model whose
+    /// reading is the slow part: the passages are then cut to their most relevant sentences
+    /// ([`crate::focus`]) in a plain numbered layout, and its answer is shown a sentence at
+    /// a time, ending before a sentence with a number the snippets do not have
+    /// ([`crate::grounding`]). `None` (the default) sends whole passages, as many as the
+    /// context holds.
+    fn snippet_budget(&self) -> Option<usize> {
+        None
+    }
+    /// A small model's own system text, used instead of the project's personality (a
+    /// 0.5B model follows a short plain text and misreads rule lists). `None`: the project's.
+    fn system_text(&self) -> Option<&str> {
+        None
+    }
     /// Answers `request`, streaming text to `on_text`.
     fn chat(
         &self,

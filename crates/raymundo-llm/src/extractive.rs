@@ -26,11 +26,16 @@ impl ExtractiveAnswerer {
     }
 }
 
-struct Candidate {
-    hit: usize,
-    order: usize,
-    text: String,
-    score: f32,
+/// A sentence of a retrieved passage and how well it matches the question.
+pub(crate) struct Candidate {
+    /// Index of its passage.
+    pub hit: usize,
+    /// Position of the sentence in its passage.
+    pub order: usize,
+    /// The sentence without list markers or emphasis.
+    pub text: String,
+    /// Higher is better.
+    pub score: f32,
 }
 
 /// Email header fields: a line starting with one of these and a colon is not an answer.
@@ -54,38 +59,45 @@ fn clean(sentence: &str) -> String {
         .replace("__", "")
 }
 
+/// Every usable sentence of `hits`, scored by the question's content words it contains and by
+/// its passage's closeness to the best passage (no model involved).
+pub(crate) fn lexical_candidates(question: &str, hits: &[Hit]) -> Vec<Candidate> {
+    let q_keys: HashSet<String> = content_keys(question).into_iter().collect();
+    let mut candidates: Vec<Candidate> = Vec::new();
+    // Passages are judged by their cosine to the question (the fused rank score of hybrid
+    // search is not on that scale).
+    let best = hits.iter().map(|h| h.dense).fold(0.0f32, f32::max);
+    for (h, hit) in hits.iter().enumerate() {
+        for (order, s) in split_sentences(&hit.chunk.text).into_iter().enumerate() {
+            if !usable(s) {
+                continue;
+            }
+            let keys: HashSet<String> = content_keys(s).into_iter().collect();
+            let overlap = if q_keys.is_empty() {
+                0.0
+            } else {
+                q_keys.intersection(&keys).count() as f32 / q_keys.len() as f32
+            };
+            // Passages far below the best one contribute only if they match well.
+            let prior = 1.0 - (best - hit.dense).max(0.0) * 4.0;
+            candidates.push(Candidate {
+                hit: h,
+                order,
+                text: clean(s),
+                score: overlap * 0.5 + prior * 0.5,
+            });
+        }
+    }
+    candidates
+}
+
 impl Answerer for ExtractiveAnswerer {
     fn name(&self) -> &str {
         "extractive"
     }
 
     fn answer(&self, question: &str, hits: &[Hit]) -> Result<Answer, AnswerFailure> {
-        let q_keys: HashSet<String> = content_keys(question).into_iter().collect();
-        let mut candidates: Vec<Candidate> = Vec::new();
-        // Passages are judged by their cosine to the question (the fused rank score of hybrid
-        // search is not on that scale).
-        let best = hits.iter().map(|h| h.dense).fold(0.0f32, f32::max);
-        for (h, hit) in hits.iter().enumerate() {
-            for (order, s) in split_sentences(&hit.chunk.text).into_iter().enumerate() {
-                if !usable(s) {
-                    continue;
-                }
-                let keys: HashSet<String> = content_keys(s).into_iter().collect();
-                let overlap = if q_keys.is_empty() {
-                    0.0
-                } else {
-                    q_keys.intersection(&keys).count() as f32 / q_keys.len() as f32
-                };
-                // Passages far below the best one contribute only if they match well.
-                let prior = 1.0 - (best - hit.dense).max(0.0) * 4.0;
-                candidates.push(Candidate {
-                    hit: h,
-                    order,
-                    text: clean(s),
-                    score: overlap * 0.5 + prior * 0.5,
-                });
-            }
-        }
+        let mut candidates = lexical_candidates(question, hits);
         if let (Some(embedder), false) = (&self.embedder, candidates.is_empty()) {
             let q = embedder
                 .embed_query(question)

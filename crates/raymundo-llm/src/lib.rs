@@ -11,6 +11,8 @@
 pub mod chain;
 pub mod chat;
 mod extractive;
+pub mod focus;
+pub mod grounding;
 mod http;
 pub mod injection;
 pub mod local;

@@ -17,6 +17,8 @@ pub type Locator = Box<dyn Fn() -> Result<(PathBuf, PathBuf), String> + Send + S
 pub struct LocalProvider {
     locate: Locator,
     context: usize,
+    snippet_budget: Option<usize>,
+    system: String,
     model: OnceLock<Result<ChatModel, String>>,
 }
 
@@ -29,8 +31,22 @@ impl LocalProvider {
         Self {
             locate,
             context,
+            snippet_budget: None,
+            system: crate::prompt::SMALL_MODEL_PERSONALITY.to_string(),
             model: OnceLock::new(),
         }
+    }
+
+    /// Uses `system` as the system text instead of [`crate::prompt::SMALL_MODEL_PERSONALITY`].
+    pub fn with_system(mut self, system: String) -> Self {
+        self.system = system;
+        self
+    }
+
+    /// Cuts the snippets to their best sentences, `tokens` in all (0: whole passages).
+    pub fn with_snippet_budget(mut self, tokens: usize) -> Self {
+        self.snippet_budget = (tokens > 0).then_some(tokens);
+        self
     }
 
     /// The loaded model, loading it now if needed.
@@ -63,6 +79,14 @@ impl ChatProvider for LocalProvider {
 
     fn context_tokens(&self) -> usize {
         self.context
+    }
+
+    fn snippet_budget(&self) -> Option<usize> {
+        self.snippet_budget
+    }
+
+    fn system_text(&self) -> Option<&str> {
+        Some(&self.system)
     }
 
     fn count_tokens(&self, text: &str) -> usize {

@@ -86,10 +86,19 @@ pub fn build(
             "extractive" => {}
             "local" => {
                 let cfg = config.clone();
-                providers.push(Arc::new(LocalProvider::new(
+                let mut local = LocalProvider::new(
                     Box::new(move || local_files(&cfg)),
                     config.llm.local.context_tokens,
-                )));
+                )
+                .with_snippet_budget(config.llm.local.snippet_tokens);
+                if let Some(file) = &config.llm.local.personality {
+                    let path = config.root.join(file);
+                    let text = std::fs::read_to_string(&path).with_context(|| {
+                        format!("reading [llm.local] personality {}", path.display())
+                    })?;
+                    local = local.with_system(text.trim().to_string());
+                }
+                providers.push(Arc::new(local));
             }
             other => {
                 let Some(p) = config.llm.providers.iter().find(|p| p.name == other) else {

@@ -1,5 +1,6 @@
 //! `raymundo eval retrieval`: retrieval quality on a labelled question file;
-//! `raymundo eval intents`: intent recognition on a labelled message file.
+//! `raymundo eval intents`: intent recognition on a labelled message file;
+//! `raymundo eval answers`: the answer chain on the labelled questions.
 
 use crate::project::Assistant;
 use anyhow::Result;
@@ -53,6 +54,26 @@ enum What {
         /// Highest no-intent false-positive rate allowed when calibrating the threshold.
         #[arg(long, default_value_t = 0.05)]
         target_fp: f64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The answers themselves: in-scope questions answered citing an expected document,
+    /// out-of-scope questions declined (false-positive rate), time to the first word.
+    Answers {
+        /// Eval file (JSONL); default data/eval/preguntas.jsonl of the project.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Answer with this provider (`local`, `extractive` or a configured name) instead
+        /// of the configured chain.
+        #[arg(long)]
+        llm: Option<String>,
+        /// Only the first N questions.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Write every answer to this JSONL file (for reading them).
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -119,6 +140,13 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
             target_fp,
             json,
         } => crate::commands::eval_intents::run(root, file, compare, target_fp, json),
+        What::Answers {
+            file,
+            llm,
+            limit,
+            out,
+            json,
+        } => crate::commands::eval_answers::run(root, file, llm, limit, out, json),
     }
 }
 

@@ -5,6 +5,7 @@ use crate::project::Assistant;
 use anyhow::{bail, Result};
 use raymundo_core::Embedder;
 use raymundo_eval::intents::{calibrate_threshold, load_labelled, score, Candidate, IntentReport};
+use raymundo_eval::percentile;
 use raymundo_intents::classify::{Method, Thresholds};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -18,14 +19,6 @@ struct MethodRun {
     /// Microseconds per classification (scoring only).
     score_us: Vec<f64>,
     train_ms: f64,
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
 }
 
 fn opt(x: &Option<String>) -> &str {

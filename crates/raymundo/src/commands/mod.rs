@@ -5,6 +5,7 @@ pub mod build;
 pub mod chat;
 pub mod demo;
 pub mod eval;
+pub mod eval_answers;
 pub mod eval_intents;
 pub mod init;
 pub mod intents;

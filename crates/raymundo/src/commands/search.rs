@@ -2,6 +2,7 @@
 
 use crate::project::Assistant;
 use anyhow::Result;
+use raymundo_eval::percentile;
 use raymundo_index::Filter;
 use std::path::Path;
 
@@ -110,15 +111,6 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         timings.total_ms, timings.embed_ms, timings.search_ms
     );
     Ok(())
-}
-
-/// The value at quantile `q` (0..=1) of sorted `values` (nearest rank).
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }
 
 fn run_many(
