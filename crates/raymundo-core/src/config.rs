@@ -220,6 +220,8 @@ pub struct AnswerConfig {
     pub sources_heading: String,
     /// Sentences in an extractive answer.
     pub max_sentences: usize,
+    /// Reply after `/reset` or "olvida todo" cleared the conversation.
+    pub forgotten: String,
 }
 
 impl Default for AnswerConfig {
@@ -230,6 +232,7 @@ impl Default for AnswerConfig {
                 .to_string(),
             sources_heading: "Fuentes".to_string(),
             max_sentences: 3,
+            forgotten: "Listo, olvidé nuestra conversación. ¿En qué te puedo ayudar?".to_string(),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! What Raymundo remembers of a conversation between messages: the intent waiting for its
-//! parameters. It lives behind [`ConversationState`] so that the memory implementation used
-//! by the terminal chat and the tests can be swapped for the interaction store.
+//! parameters and the recent turns (to understand a follow-up such as "¿y los sábados?").
+//! It lives behind [`ConversationState`] so that the memory implementation used by the
+//! terminal chat and the tests can be swapped for the interaction store.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 
 /// An intent recognised in an earlier message whose parameters are still being collected.
@@ -23,6 +24,27 @@ pub struct PendingIntent {
     pub updated_at: u64,
 }
 
+/// Who wrote a remembered message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Speaker {
+    /// The person writing to Raymundo.
+    User,
+    /// Raymundo.
+    Assistant,
+}
+
+/// One remembered message of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Remembered {
+    /// Who wrote it.
+    pub speaker: Speaker,
+    /// The text (personal data already scrubbed where the store requires it).
+    pub text: String,
+    /// When (seconds since the Unix epoch).
+    pub at: u64,
+}
+
 /// A failure of the state's storage.
 #[derive(Debug, thiserror::Error)]
 #[error("conversation state: {0}")]
@@ -36,12 +58,24 @@ pub trait ConversationState: Send + Sync {
     fn set_pending(&self, user: &str, pending: &PendingIntent) -> Result<(), StateError>;
     /// Forgets the user's pending intent (done or cancelled).
     fn clear(&self, user: &str) -> Result<(), StateError>;
+    /// The user's messages and Raymundo's replies since `since` (seconds since the Unix
+    /// epoch), oldest first, at most `limit` of the most recent.
+    fn recent(&self, user: &str, since: u64, limit: usize) -> Result<Vec<Remembered>, StateError>;
+    /// Remembers one message of the user's conversation.
+    fn remember(&self, user: &str, message: Remembered) -> Result<(), StateError>;
+    /// Forgets everything about the user's conversation: its messages and any pending
+    /// intent (`/reset`, "olvida todo").
+    fn forget(&self, user: &str) -> Result<(), StateError>;
 }
+
+/// Messages kept per user by [`MemoryState`]; older ones are dropped.
+const MEMORY_MESSAGES: usize = 64;
 
 /// Pending intents in memory (lost when the process ends).
 #[derive(Debug, Default)]
 pub struct MemoryState {
     users: Mutex<HashMap<String, PendingIntent>>,
+    messages: Mutex<HashMap<String, VecDeque<Remembered>>>,
 }
 
 impl MemoryState {
@@ -53,9 +87,7 @@ impl MemoryState {
     fn lock(
         &self,
     ) -> Result<std::sync::MutexGuard<'_, HashMap<String, PendingIntent>>, StateError> {
-        self.users
-            .lock()
-            .map_err(|_| StateError("a thread panicked while holding the state".into()))
+        self.users.lock().map_err(|_| poisoned())
     }
 }
 
@@ -73,6 +105,34 @@ impl ConversationState for MemoryState {
         self.lock()?.remove(user);
         Ok(())
     }
+
+    fn recent(&self, user: &str, since: u64, limit: usize) -> Result<Vec<Remembered>, StateError> {
+        let messages = self.messages.lock().map_err(|_| poisoned())?;
+        let Some(all) = messages.get(user) else {
+            return Ok(Vec::new());
+        };
+        let kept: Vec<Remembered> = all.iter().filter(|m| m.at >= since).cloned().collect();
+        Ok(kept[kept.len().saturating_sub(limit)..].to_vec())
+    }
+
+    fn remember(&self, user: &str, message: Remembered) -> Result<(), StateError> {
+        let mut messages = self.messages.lock().map_err(|_| poisoned())?;
+        let list = messages.entry(user.to_string()).or_default();
+        list.push_back(message);
+        while list.len() > MEMORY_MESSAGES {
+            list.pop_front();
+        }
+        Ok(())
+    }
+
+    fn forget(&self, user: &str) -> Result<(), StateError> {
+        self.messages.lock().map_err(|_| poisoned())?.remove(user);
+        self.clear(user)
+    }
+}
+
+fn poisoned() -> StateError {
+    StateError("a thread panicked while holding the state".into())
 }
 
 #[cfg(test)]
@@ -95,5 +155,29 @@ mod tests {
         assert_eq!(s.pending("otro").unwrap(), None);
         s.clear("5213312345678").unwrap();
         assert_eq!(s.pending("5213312345678").unwrap(), None);
+    }
+
+    #[test]
+    fn memory_keeps_recent_messages_per_user_and_forgets_on_request() {
+        let s = MemoryState::new();
+        let say = |speaker, text: &str, at| Remembered {
+            speaker,
+            text: text.into(),
+            at,
+        };
+        s.remember("a", say(Speaker::User, "¿A qué hora abren?", 100))
+            .unwrap();
+        s.remember("a", say(Speaker::Assistant, "De 9 a 18 h.", 101))
+            .unwrap();
+        s.remember("a", say(Speaker::User, "¿y los sábados?", 200))
+            .unwrap();
+        s.remember("b", say(Speaker::User, "hola", 150)).unwrap();
+        let recent = s.recent("a", 0, 2).unwrap();
+        assert_eq!(recent.len(), 2);
+        assert_eq!(recent[0].text, "De 9 a 18 h.");
+        assert_eq!(s.recent("a", 150, 10).unwrap().len(), 1);
+        s.forget("a").unwrap();
+        assert!(s.recent("a", 0, 10).unwrap().is_empty());
+        assert_eq!(s.recent("b", 0, 10).unwrap().len(), 1);
     }
 }

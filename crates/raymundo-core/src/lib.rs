@@ -9,6 +9,7 @@
 pub mod channel_text;
 mod config;
 pub mod conversation;
+pub mod followup;
 mod llm_config;
 pub mod text;
 mod types;
@@ -17,7 +18,9 @@ pub use config::{
     AnswerConfig, ChunkingConfig, Config, ConfigError, EmbeddingConfig, Fusion, IntentsConfig,
     ModelChoice, PathsConfig, PiiConfig, RetrievalConfig, CONFIG_FILE,
 };
-pub use conversation::{ConversationState, MemoryState, PendingIntent, StateError};
+pub use conversation::{
+    ConversationState, MemoryState, PendingIntent, Remembered, Speaker, StateError,
+};
 pub use llm_config::{LlmConfig, LocalModelConfig, ProviderConfig, ProviderKind};
 pub use types::{Answer, Chunk, Document, Hit, SourceRef};
 

@@ -1,15 +1,22 @@
 //! One turn of a conversation: classify the message, let the dialog decide (answer, ask,
-//! act, cancel), carry it out, and say what happened. The terminal chat uses it; the HTTP and
-//! WhatsApp channels will too.
+//! act, cancel), carry it out, and say what happened. The terminal chat uses it, and so do
+//! the HTTP and WhatsApp channels.
+//!
+//! The recent turns of each user (`[llm] history_turns` within `history_minutes`) are
+//! remembered: a follow-up ("¿y los sábados?") is searched for together with the question
+//! before it, the answer chain sees the earlier turns, and `/reset` or "olvida todo" forgets
+//! them along with any pending request.
 
 use crate::intent_engine::IntentEngine;
 use crate::project::Assistant;
 use anyhow::Result;
 use raymundo_actions::{ActionError, ActionSettings, Actions, Knowledge, Outcome, Request};
-use raymundo_core::{Answer, ConversationState, Hit};
+use raymundo_core::followup::{is_reset, standalone_query};
+use raymundo_core::{Answer, ConversationState, Hit, Remembered, Speaker};
 use raymundo_index::Filter;
 use raymundo_intents::classify::Classification;
 use raymundo_intents::dialog::{Dialog, Step};
+use raymundo_llm::{ChatMessage, Role};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -44,8 +51,15 @@ impl Knowledge for AssistantKnowledge<'_> {
 pub struct Turn {
     /// The reply to send.
     pub text: String,
-    /// `answer`, `ask`, `act` or `cancelled`.
+    /// `answer`, `ask`, `act`, `cancelled` or `reset`.
     pub step: &'static str,
+    /// The query searched for, when the message was a follow-up joined to the question
+    /// before it.
+    pub query: Option<String>,
+    /// Who wrote the answer (`local`, `extractive`, a provider, `out_of_scope`), for answers.
+    pub answered_by: Option<String>,
+    /// Whether the documents answered the question (false: declined), for answers.
+    pub in_scope: Option<bool>,
     /// The intent the turn was about (recognised now or pending).
     pub intent: Option<String>,
     /// The classifier's verdict on the message.
@@ -62,6 +76,9 @@ pub struct Turn {
     pub classify_ms: f64,
     /// Whole turn, milliseconds.
     pub total_ms: f64,
+    /// The reply as remembered for the next turns (an answer without its list of sources).
+    #[serde(skip)]
+    remembered: Option<String>,
 }
 
 /// Runs turns for any number of users.
@@ -95,20 +112,94 @@ impl<'a> Conversation<'a> {
         }
     }
 
-    fn answer(&self, message: &str) -> Result<String> {
-        let (answer, _, _) = self.assistant.ask(message)?;
+    /// Answers `message` from the documents in the light of the user's recent turns.
+    fn answer(
+        &self,
+        user: &str,
+        message: &str,
+        turn: &mut Turn,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<String> {
+        let llm = &self.assistant.config.llm;
+        let since = unix_now().saturating_sub(llm.history_minutes * 60);
+        let recent = self.state.recent(user, since, llm.history_turns * 2)?;
+        let previous = recent
+            .iter()
+            .rev()
+            .find(|m| m.speaker == Speaker::User)
+            .map(|m| m.text.as_str());
+        let query = standalone_query(message, previous);
+        let history: Vec<ChatMessage> = recent
+            .iter()
+            .map(|m| {
+                let role = match m.speaker {
+                    Speaker::User => Role::User,
+                    Speaker::Assistant => Role::Assistant,
+                };
+                ChatMessage::new(role, m.text.clone())
+            })
+            .collect();
+        if query != message.trim() {
+            turn.query = Some(query.clone());
+        }
+        let asked = self.assistant.ask_with(&query, &query, &history, on_text)?;
+        turn.answered_by = Some(asked.answer.answered_by.clone());
+        turn.remembered = Some(asked.answer.text.clone());
+        turn.in_scope = Some(asked.answer.in_scope);
         Ok(crate::project::format_answer(
             &self.assistant.config,
-            &answer,
+            &asked.answer,
         ))
+    }
+
+    /// Remembers the user's message (as searched for) and the reply.
+    fn remember(&self, user: &str, turn: &Turn, message: &str) -> Result<()> {
+        let at = unix_now();
+        let asked = turn.query.as_deref().unwrap_or(message).trim().to_string();
+        self.state.remember(
+            user,
+            Remembered {
+                speaker: Speaker::User,
+                text: asked,
+                at,
+            },
+        )?;
+        self.state.remember(
+            user,
+            Remembered {
+                speaker: Speaker::Assistant,
+                text: turn.remembered.clone().unwrap_or_else(|| turn.text.clone()),
+                at,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Forgets the user's conversation: remembered turns and any pending request.
+    pub fn forget(&self, user: &str) -> Result<()> {
+        Ok(self.state.forget(user)?)
     }
 
     /// Replies to `message` from `user`.
     pub fn reply(&self, user: &str, message: &str) -> Result<Turn> {
+        self.reply_streaming(user, message, &mut |_| {})
+    }
+
+    /// Replies to `message` from `user`; an answer written by an LLM is also passed to
+    /// `on_text` as it is written (the returned turn holds the whole reply).
+    pub fn reply_streaming(
+        &self,
+        user: &str,
+        message: &str,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Turn> {
         let started = Instant::now();
         let mut turn = Turn {
             text: String::new(),
             step: "answer",
+            query: None,
+            answered_by: None,
+            in_scope: None,
             intent: None,
             classification: None,
             values: None,
@@ -117,25 +208,43 @@ impl<'a> Conversation<'a> {
             handed_off: false,
             classify_ms: 0.0,
             total_ms: 0.0,
+            remembered: None,
         };
-        let Some(engine) = self.engine else {
-            turn.text = self.answer(message)?;
+        if is_reset(message) {
+            self.forget(user)?;
+            turn.step = "reset";
+            turn.text = self.assistant.config.answer.forgotten.clone();
             turn.total_ms = started.elapsed().as_secs_f64() * 1000.0;
             return Ok(turn);
+        }
+        self.run_turn(user, message, &mut turn, on_text)?;
+        self.remember(user, &turn, message)?;
+        turn.total_ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(turn)
+    }
+
+    fn run_turn(
+        &self,
+        user: &str,
+        message: &str,
+        turn: &mut Turn,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        let Some(engine) = self.engine else {
+            turn.text = self.answer(user, message, turn, on_text)?;
+            return Ok(());
         };
         let (classification, embed_ms, score_ms) = engine.classify(self.assistant, message)?;
         turn.classify_ms = embed_ms + score_ms;
         let ttl = self.assistant.config.intents.pending_ttl_minutes * 60;
         let dialog = Dialog::new(&engine.set, self.state, ttl);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs();
+        let now = unix_now();
         let today = chrono::Local::now().date_naive();
         let step = dialog.step(user, message, &classification, today, now)?;
         turn.classification = Some(classification);
         match step {
             Step::Answer { pending } => {
-                let mut text = self.answer(message)?;
+                let mut text = self.answer(user, message, turn, on_text)?;
                 if let Some((intent, question)) = pending {
                     text.push_str(&format!("\n\n(Sigo con tu solicitud. {question})"));
                     turn.intent = Some(intent);
@@ -174,7 +283,7 @@ impl<'a> Conversation<'a> {
                 turn.intent = Some(intent.clone());
                 turn.values = Some(serde_json::to_value(&values)?);
                 match outcome {
-                    Ok(o) => self.fill(&mut turn, o),
+                    Ok(o) => self.fill(turn, o),
                     Err(e) => {
                         tracing::warn!(intent, "action failed: {e}");
                         turn.action = Some(spec.action_name().to_string());
@@ -183,8 +292,7 @@ impl<'a> Conversation<'a> {
                 }
             }
         }
-        turn.total_ms = started.elapsed().as_secs_f64() * 1000.0;
-        Ok(turn)
+        Ok(())
     }
 
     fn fill(&self, turn: &mut Turn, o: Outcome) {
@@ -196,4 +304,11 @@ impl<'a> Conversation<'a> {
         turn.files = o.files;
         turn.handed_off = o.handed_off;
     }
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -3,52 +3,11 @@
 //! correction and a cancel, builds a presentation that LibreOffice opens, and hands over to a
 //! person.
 
-use crate::support::{copy_dir, json, ok, raymundo, repo, sample_project};
-use std::io::{BufRead, BufReader, Read, Write};
+use crate::support::{chat, copy_dir, json, ok, raymundo, repo, sample_project};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Talks to `raymundo chat --json`, one message per line; returns one turn per message.
-fn chat(project: &Path, messages: &[&str]) -> Vec<serde_json::Value> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_raymundo"))
-        .arg("-C")
-        .arg(project)
-        .args(["chat", "--json", "--user", "5213312345678"])
-        .env("RAYMUNDO_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run raymundo chat");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut turns = Vec::new();
-    // One message at a time, as a person types: each reply is read before the next line.
-    for m in messages {
-        writeln!(stdin, "{m}").unwrap();
-        stdin.flush().unwrap();
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        if line.is_empty() {
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            panic!("chat ended before replying to {m:?}: {err}");
-        }
-        let turn: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-        assert_eq!(turn["message"], *m);
-        turns.push(turn);
-    }
-    drop(stdin);
-    assert!(child.wait().unwrap().success());
-    turns
-}
 
 fn find_on_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)

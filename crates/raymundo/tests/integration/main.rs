@@ -5,5 +5,6 @@
 
 mod cli;
 mod intents;
+mod memory;
 mod parity;
 mod support;

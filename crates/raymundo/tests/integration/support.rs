@@ -1,7 +1,8 @@
 //! Helpers: run the binary, make projects from the sample company.
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 /// The repository root.
@@ -83,4 +84,45 @@ pub fn sample_project() -> tempfile::TempDir {
     ok(dir.path(), &["init", dir.path().to_str().unwrap()]);
     copy_dir(&sample_docs(), &dir.path().join("data/docs"));
     dir
+}
+
+/// Talks to `raymundo chat --json`, one message per line; returns one turn per message.
+pub fn chat(project: &Path, messages: &[&str]) -> Vec<serde_json::Value> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_raymundo"))
+        .arg("-C")
+        .arg(project)
+        .args(["chat", "--json", "--user", "5213312345678"])
+        .env("RAYMUNDO_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run raymundo chat");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut turns = Vec::new();
+    // One message at a time, as a person types: each reply is read before the next line.
+    for m in messages {
+        writeln!(stdin, "{m}").unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        if line.is_empty() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("chat ended before replying to {m:?}: {err}");
+        }
+        let turn: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert_eq!(turn["message"], *m);
+        turns.push(turn);
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    turns
 }
