@@ -70,7 +70,7 @@ impl Default for LocalModelConfig {
             tokenizer: None,
             context_tokens: 2048,
             personality: None,
-            snippet_tokens: 300,
+            snippet_tokens: 120,
         }
     }
 }

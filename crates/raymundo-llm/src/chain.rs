@@ -10,8 +10,10 @@
 use crate::chat::{ChatMessage, ChatProvider, Completion};
 use crate::extractive::ExtractiveAnswerer;
 use crate::prompt::{build, PromptInput, NOT_FOUND};
+use raymundo_core::text::content_keys;
 use raymundo_core::{Answer, Answerer, Hit, SourceRef};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Texts and sizes of the chain.
@@ -85,6 +87,13 @@ const NOT_IN_SNIPPETS: &[&str] = &[
     "the fragments do not contain",
 ];
 
+/// Content words a small model's first shown sentence shares with the snippets.
+const GROUNDED_WORDS: usize = 2;
+
+/// Sentences (best by shared words) compared by meaning when a small model's snippets are
+/// chosen.
+const FOCUS_CANDIDATES: usize = 24;
+
 /// Characters held back before streaming, so that a marker or a refusal at the start is
 /// never shown.
 const HOLD_BACK: usize = 48;
@@ -113,6 +122,10 @@ struct Gate<'a> {
     open: bool,
     closed: bool,
     known: Option<Vec<f64>>,
+    /// Content words of the snippets (sentence mode).
+    snippet_words: HashSet<String>,
+    /// Sentences held until one shares words with the snippets ("¡Claro! ...").
+    preamble: String,
     /// Text released so far (sentence mode).
     shown: String,
     /// The unsupported number that ended the answer.
@@ -157,10 +170,22 @@ impl Gate<'_> {
             self.held.insert_str(0, &sentence);
             return false;
         }
-        if self.shown.trim().is_empty() && sentence.trim().is_empty() {
+        if self.shown.trim().is_empty() {
+            // Nothing is shown before a sentence that says something the snippets say.
+            let shared = content_keys(&sentence)
+                .iter()
+                .filter(|k| self.snippet_words.contains(*k))
+                .count();
+            if shared < GROUNDED_WORDS {
+                self.preamble.push_str(&sentence);
+                return true;
+            }
+            let first = std::mem::take(&mut self.preamble) + &sentence;
+            self.open = true;
+            (self.out)(&first);
+            self.shown.push_str(&first);
             return true;
         }
-        self.open = true;
         (self.out)(&sentence);
         self.shown.push_str(&sentence);
         true
@@ -211,10 +236,25 @@ impl AnswerChain {
         on_text: &mut dyn FnMut(&str),
     ) -> ChainAnswer {
         let mut attempts = Vec::new();
+        // Sentences scored for a small model's snippets, computed once.
+        let mut ranked: Option<Vec<crate::extractive::Candidate>> = None;
         for provider in &self.providers {
-            let condensed = provider.snippet_budget().map(|budget| {
-                crate::focus::condense(question, hits, budget, &|s| provider.count_tokens(s))
-            });
+            let condensed = match provider.snippet_budget() {
+                Some(budget) => {
+                    let ranked = match &ranked {
+                        Some(r) => r,
+                        None => ranked.insert(
+                            self.extractive
+                                .ranked(question, hits, Some(FOCUS_CANDIDATES))
+                                .unwrap_or_default(),
+                        ),
+                    };
+                    Some(crate::focus::condense(ranked, hits, budget, &|s| {
+                        provider.count_tokens(s)
+                    }))
+                }
+                None => None,
+            };
             let hits = match &condensed {
                 Some(cut) if !cut.is_empty() => cut.as_slice(),
                 _ => hits,
@@ -244,12 +284,22 @@ impl AnswerChain {
                 }
                 known
             });
+            let snippet_words: HashSet<String> = if small {
+                hits[..prompt.snippets]
+                    .iter()
+                    .flat_map(|h| content_keys(&h.chunk.text))
+                    .collect()
+            } else {
+                HashSet::new()
+            };
             let mut gate = Gate {
                 out: on_text,
                 held: String::new(),
                 open: false,
                 closed: false,
                 known,
+                snippet_words,
+                preamble: String::new(),
                 shown: String::new(),
                 failed: None,
             };
@@ -275,7 +325,8 @@ impl AnswerChain {
                 "refused"
             } else if is_not_found(whole) {
                 "not_found"
-            } else if text.is_empty() && failed.is_some() {
+            } else if text.is_empty() && small {
+                // Cut at an unsupported number, or nothing it said is in the snippets.
                 "unsupported"
             } else if text.is_empty() {
                 "empty"

@@ -177,7 +177,7 @@ fn local() -> Arc<dyn ChatProvider> {
                     2048,
                 )
                 // As `raymundo` configures it by default.
-                .with_snippet_budget(300),
+                .with_snippet_budget(120),
             )
         })
         .clone()
