@@ -10,6 +10,7 @@ pub mod channel_text;
 mod config;
 pub mod conversation;
 mod llm_config;
+mod server_config;
 pub mod text;
 mod types;
 
@@ -19,6 +20,7 @@ pub use config::{
 };
 pub use conversation::{ConversationState, MemoryState, PendingIntent, StateError};
 pub use llm_config::{LlmConfig, LocalModelConfig, ProviderConfig, ProviderKind};
+pub use server_config::ServerConfig;
 pub use types::{Answer, Chunk, Document, Hit, SourceRef};
 
 /// Counts tokens the way the embedding model will see them.

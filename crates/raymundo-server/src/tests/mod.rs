@@ -1,0 +1,6 @@
+//! The server end to end: real HTTP, real SQLite, a fake responder and a fake Graph API.
+
+mod api;
+mod harness;
+mod twilio;
+mod whatsapp;
