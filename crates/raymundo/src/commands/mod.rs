@@ -10,3 +10,4 @@ pub mod init;
 pub mod intents;
 pub mod model;
 pub mod search;
+pub mod serve;

@@ -6,4 +6,5 @@
 mod cli;
 mod intents;
 mod parity;
+mod server;
 mod support;
