@@ -2,5 +2,6 @@
 
 mod api;
 mod harness;
+mod python_clients;
 mod twilio;
 mod whatsapp;
