@@ -2,9 +2,39 @@
 //! with exponential backoff (honouring `Retry-After`, at most 30 s); other refusals are
 //! permanent.
 
-use crate::whatsapp::graph::SendError;
 use serde_json::Value;
 use std::time::Duration;
+
+/// Why a send failed after its retries.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Refused for a reason a retry does not fix.
+    #[error("refused with HTTP {status}, error {code}: {title}")]
+    Permanent {
+        /// HTTP status.
+        status: u16,
+        /// Meta's error code (0 when the body had none).
+        code: i64,
+        /// Meta's error title or message.
+        title: String,
+    },
+    /// Still failing after every attempt (server errors, rate limits, network).
+    #[error("failed after {attempts} attempts: {last}")]
+    Transient {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// A file to send could not be read.
+    #[error("cannot read {path}: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// The cause.
+        message: String,
+    },
+}
 
 /// Calls `call` up to `attempts` times; `error_of` reads the API's error code and title
 /// from an error body. Returns the JSON of the successful answer (`null` if it had none).

@@ -6,9 +6,9 @@
 
 use crate::app::Shared;
 use crate::error::ApiError;
+use crate::retry::SendError;
 use crate::settings::TwilioSettings;
 use crate::signature::{verify_twilio, SignatureError, TWILIO_HEADER};
-use crate::whatsapp::graph::SendError;
 use crate::worker::{record_sent, Part, Plan};
 use axum::body::Body;
 use axum::extract::State;

@@ -8,7 +8,7 @@
 use crate::app::Shared;
 use crate::rate_limit::Verdict;
 use crate::responder::{Channel, Incoming};
-use crate::whatsapp::graph::SendError;
+use crate::retry::SendError;
 use raymundo_core::channel_text::{for_whatsapp, split_message, WHATSAPP_MAX_CHARS};
 use raymundo_store::{Job, Outbound};
 use serde::{Deserialize, Serialize};

@@ -119,3 +119,41 @@ fn a_slow_answer_is_sent_later_through_the_rest_api() {
         .unwrap()
         .starts_with("Basic "));
 }
+
+#[test]
+fn without_a_public_url_the_signed_url_comes_from_the_host_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = FakeChannel::start();
+    let s = TestServer::start(&dir.path().join("raymundo.db"), &graph, |c, _| {
+        c.twilio_wait_secs = 30;
+    });
+    let p = params("SMhost", "hola");
+    // What Twilio signs behind a TLS proxy that sets X-Forwarded-Proto.
+    let host = s.url.trim_start_matches("http://").to_string();
+    let signed = format!("https://{host}/twilio");
+    let body = serde_urlencoded::to_string(&p).unwrap();
+    let sig = twilio_signature(TWILIO_TOKEN, &signed, &p);
+    let (status, xml) = request(
+        "POST",
+        &format!("{}/twilio", s.url),
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("X-Twilio-Signature", &sig),
+            ("X-Forwarded-Proto", "https"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 200, "{xml}");
+    assert!(xml.contains("<Message>Respuesta a: hola</Message>"), "{xml}");
+    // The same signature over plain http (no proxy header) does not match.
+    let (status, _) = request(
+        "POST",
+        &format!("{}/twilio", s.url),
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("X-Twilio-Signature", &sig),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 403);
+}

@@ -4,41 +4,11 @@
 //! exponential backoff (honouring `Retry-After`); any other refusal is permanent and carries
 //! Meta's error code and title (131047: outside the 24-hour window).
 
+pub use crate::retry::SendError;
 use crate::secret::Secret;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
-
-/// Why a send failed after its retries.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
-    /// Refused for a reason a retry does not fix.
-    #[error("refused with HTTP {status}, error {code}: {title}")]
-    Permanent {
-        /// HTTP status.
-        status: u16,
-        /// Meta's error code (0 when the body had none).
-        code: i64,
-        /// Meta's error title or message.
-        title: String,
-    },
-    /// Still failing after every attempt (server errors, rate limits, network).
-    #[error("failed after {attempts} attempts: {last}")]
-    Transient {
-        /// Attempts made.
-        attempts: u32,
-        /// The last failure.
-        last: String,
-    },
-    /// A file to send could not be read.
-    #[error("cannot read {path}: {message}")]
-    File {
-        /// The file.
-        path: String,
-        /// The cause.
-        message: String,
-    },
-}
 
 /// A client of one business number's Graph API endpoints.
 pub struct Graph {
