@@ -3,8 +3,10 @@
 //! one server crash and restart, while the server answers them; then checks that every
 //! accepted message got exactly one reply at the local fake Graph API this process runs.
 //!
-//! Usage: webhook_load RAYMUNDO_BINARY PROJECT_DIR [RATE=200] [SECONDS=10] [USERS=1000]
-//! The project must be built; its `.env` and `data/raymundo.db` are replaced.
+//! Usage: webhook_load RAYMUNDO_BINARY PROJECT_DIR [RATE=200] [SECONDS=10] [USERS=1000] [ack]
+//! The project must be built; its `.env` and `data/raymundo.db` are replaced. With `ack`,
+//! it stops after printing the acknowledgement latency instead of waiting for every answer
+//! (the answers of a long run take the assistant's time, not the server's).
 
 use raymundo_server::signature::meta_signature;
 use raymundo_server::testing::FakeChannel;
@@ -81,6 +83,7 @@ fn main() {
     let rate: usize = args.get(3).map(|a| a.parse().unwrap()).unwrap_or(200);
     let secs: usize = args.get(4).map(|a| a.parse().unwrap()).unwrap_or(10);
     let users: usize = args.get(5).map(|a| a.parse().unwrap()).unwrap_or(1000);
+    let ack_only = args.get(6).is_some_and(|a| a == "ack");
 
     let graph = FakeChannel::start();
     std::fs::write(
@@ -219,6 +222,28 @@ fn main() {
     let send_secs = t0.elapsed().as_secs_f64();
     let downtime = restart.join().unwrap();
 
+    let mut l = latencies.lock().unwrap().clone();
+    l.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let mut lag = lags.lock().unwrap().clone();
+    lag.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!("deliveries: {} ({} messages + {} injected retries) at {rate}/s over {send_secs:.1} s, {users} users",
+        n + n.div_ceil(10), n, n.div_ceil(10));
+    println!("ack latency (ms, {} deliveries outside the restart): p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+        l.len(), percentile(&l, 0.5), percentile(&l, 0.9), percentile(&l, 0.99), l.last().copied().unwrap_or(f64::NAN));
+    println!(
+        "client lag behind schedule (ms): p50 {:.2}  p99 {:.2}",
+        percentile(&lag, 0.5),
+        percentile(&lag, 0.99)
+    );
+    println!(
+        "restart (kill -9, start, model load): {:.1} s; refused deliveries retried: {}",
+        downtime.as_secs_f64(),
+        refused.lock().unwrap()
+    );
+    if ack_only {
+        let _ = server.lock().unwrap().kill();
+        return;
+    }
     // Every accepted message answered exactly once.
     let mut distinct: Vec<usize> = accepted.lock().unwrap().clone();
     distinct.sort();
@@ -244,24 +269,6 @@ fn main() {
     let duplicates = replies.values().filter(|n| **n > 1).count();
     let _ = server.lock().unwrap().kill();
 
-    let mut l = latencies.lock().unwrap().clone();
-    l.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let mut lag = lags.lock().unwrap().clone();
-    lag.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!("deliveries: {} ({} messages + {} injected retries) at {rate}/s over {send_secs:.1} s, {users} users",
-        n + n.div_ceil(10), n, n.div_ceil(10));
-    println!("ack latency (ms, {} deliveries outside the restart): p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-        l.len(), percentile(&l, 0.5), percentile(&l, 0.9), percentile(&l, 0.99), l.last().copied().unwrap_or(f64::NAN));
-    println!(
-        "client lag behind schedule (ms): p50 {:.2}  p99 {:.2}",
-        percentile(&lag, 0.5),
-        percentile(&lag, 0.99)
-    );
-    println!(
-        "restart (kill -9, start, model load): {:.1} s; refused deliveries retried: {}",
-        downtime.as_secs_f64(),
-        refused.lock().unwrap()
-    );
     println!("distinct messages accepted: {}; answered: {}; lost: {lost}; answered twice or more: {duplicates}; all answered after {drained:.1} s",
         distinct.len(), replies.len());
     if lost > 0 || duplicates > 0 {

@@ -76,10 +76,32 @@ pub(crate) fn spawn(shared: Arc<Shared>) -> Vec<JoinHandle<()>> {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name(format!("raymundo-worker-{i}"))
-                .spawn(move || run(&shared))
+                .spawn(move || {
+                    lower_priority();
+                    run(&shared)
+                })
                 .expect("start a worker thread")
         })
         .collect()
+}
+
+/// Lowers this thread's scheduling priority (nice +10; Linux, best effort), so that
+/// acknowledging webhooks on the async runtime never waits behind answer generation, which
+/// can keep every core busy. Threads the answer starts inherit it.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Ok(link) = std::fs::read_link("/proc/thread-self") {
+        if let Some(tid) = link.file_name().and_then(|t| t.to_str()) {
+            let lowered = std::process::Command::new("renice")
+                .args(["-n", "10", "-p", tid])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            if !lowered.is_ok_and(|s| s.success()) {
+                tracing::debug!("could not lower the worker's priority");
+            }
+        }
+    }
 }
 
 fn run(shared: &Shared) {

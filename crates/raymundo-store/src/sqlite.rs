@@ -38,6 +38,7 @@ CREATE TABLE jobs (
     finished_at INTEGER
 );
 CREATE INDEX jobs_by_state ON jobs (state, user_key, id);
+CREATE INDEX jobs_queue ON jobs (state, id);
 CREATE TABLE outbound (
     message_id TEXT PRIMARY KEY,
     channel TEXT NOT NULL,

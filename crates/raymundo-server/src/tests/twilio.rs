@@ -144,7 +144,10 @@ fn without_a_public_url_the_signed_url_comes_from_the_host_header() {
         body.as_bytes(),
     );
     assert_eq!(status, 200, "{xml}");
-    assert!(xml.contains("<Message>Respuesta a: hola</Message>"), "{xml}");
+    assert!(
+        xml.contains("<Message>Respuesta a: hola</Message>"),
+        "{xml}"
+    );
     // The same signature over plain http (no proxy header) does not match.
     let (status, _) = request(
         "POST",
