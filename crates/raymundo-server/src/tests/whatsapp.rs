@@ -502,3 +502,27 @@ fn queued_messages_are_answered_after_a_restart() {
     assert_eq!(sent[0]["text"]["body"], "Respuesta a: ¿sigues ahí?");
     assert_eq!(sent[0]["context"]["message_id"], "wamid.crash");
 }
+
+#[test]
+fn a_graceful_stop_answers_what_is_queued_before_exiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = FakeChannel::start();
+    let s = TestServer::start(&dir.path().join("raymundo.db"), &graph, |c, _| {
+        c.workers = 1;
+    });
+    for i in 0..4 {
+        let body = text_message(
+            &format!("wamid.g{i}"),
+            &format!("52155500{i:02}"),
+            "respuesta lento",
+        );
+        assert_eq!(s.webhook(&body).0, 200);
+    }
+    // Stop at once: four answers of 300 ms each are still queued or in progress.
+    s.stop();
+    assert_eq!(
+        graph.sent().len(),
+        4,
+        "the queue was drained before the server exited"
+    );
+}
