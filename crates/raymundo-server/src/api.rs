@@ -197,6 +197,11 @@ pub(crate) async fn stats(
         },
         "messages_sent": s.sent,
         "delivery_failures_by_code": failures,
+        "send_failures": s
+            .send_failures
+            .iter()
+            .map(|(error, n)| json!({"error": error, "count": n}))
+            .collect::<Vec<_>>(),
         "feedback": {"up": s.feedback_up, "down": s.feedback_down},
     })))
 }

@@ -463,11 +463,19 @@ impl Store for SqliteStore {
         let delivery_failures = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
+        let mut stmt = conn.prepare(
+            "SELECT COALESCE(error, ''), COUNT(*) FROM jobs WHERE state = 'failed'
+             GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20",
+        )?;
+        let send_failures = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
         Ok(StoreStats {
             jobs,
             seen,
             sent,
             delivery_failures,
+            send_failures,
             feedback_up,
             feedback_down,
         })

@@ -123,6 +123,10 @@ fn finished_jobs_forget_the_phone_number_and_text() {
     store.claim_next().unwrap();
     store.complete(a).unwrap();
     store.fail(b, "permanent", None).unwrap();
+    assert_eq!(
+        store.stats().unwrap().send_failures,
+        vec![("permanent".to_string(), 1)]
+    );
     drop(store);
     let raw = rusqlite::Connection::open(&path).unwrap();
     let left: i64 = raw

@@ -154,6 +154,8 @@ pub struct StoreStats {
     pub sent: u64,
     /// Sent messages whose latest status is `failed`, by error code (0 when none given).
     pub delivery_failures: Vec<(i64, u64)>,
+    /// Jobs failed for good, by their error (e.g. the channel's refusal with its code).
+    pub send_failures: Vec<(String, u64)>,
     /// 👍 count.
     pub feedback_up: u64,
     /// 👎 count.

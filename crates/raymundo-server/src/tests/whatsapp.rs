@@ -354,6 +354,15 @@ fn a_permanent_refusal_such_as_the_24_hour_window_is_recorded_not_retried() {
         .filter(|r| r.json.as_ref().is_some_and(|j| j["to"] == "5215550009"))
         .count();
     assert_eq!(attempts, 1, "a permanent refusal is not retried");
+    let failures = &s.stats()["send_failures"];
+    assert_eq!(failures[0]["count"], 1, "{failures}");
+    assert!(
+        failures[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("error 131047: Re-engagement message"),
+        "{failures}"
+    );
     let (_, metrics) = s.get("/metrics", &[]);
     assert!(
         metrics.contains("raymundo_errors_total{stage=\"send\",kind=\"131047\"} 1"),
