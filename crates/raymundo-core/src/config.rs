@@ -2,6 +2,7 @@
 //! environment variables. Validated once, with errors that name the file and the field.
 
 use crate::llm_config::LlmConfig;
+use crate::server_config::ServerConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -336,6 +337,8 @@ pub struct Config {
     pub intents: IntentsConfig,
     /// Language models: the answer chain, prompt and memory.
     pub llm: LlmConfig,
+    /// `raymundo serve`: webhook, queue, sending, replies of the channels.
+    pub server: ServerConfig,
     /// Project root (not read from the file; set by [`Config::load`]).
     #[serde(skip)]
     pub root: PathBuf,
@@ -509,6 +512,9 @@ impl Config {
             return invalid("embedding.batch_size", "must be at least 1".into());
         }
         if let Err((field, message)) = self.llm.check() {
+            return invalid(&field, message);
+        }
+        if let Err((field, message)) = self.server.check() {
             return invalid(&field, message);
         }
         Ok(())

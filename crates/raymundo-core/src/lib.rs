@@ -11,6 +11,7 @@ mod config;
 pub mod conversation;
 pub mod followup;
 mod llm_config;
+mod server_config;
 pub mod text;
 mod types;
 
@@ -22,6 +23,7 @@ pub use conversation::{
     ConversationState, MemoryState, PendingIntent, Remembered, Speaker, StateError,
 };
 pub use llm_config::{LlmConfig, LocalModelConfig, ProviderConfig, ProviderKind};
+pub use server_config::ServerConfig;
 pub use types::{Answer, Chunk, Document, Hit, SourceRef};
 
 /// Counts tokens the way the embedding model will see them.

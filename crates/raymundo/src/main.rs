@@ -55,6 +55,9 @@ enum Command {
     Chat(commands::chat::Args),
     /// Set up the sample company in ./demo, build it and answer sample questions.
     Demo(commands::demo::Args),
+    /// Answer WhatsApp (Cloud API and Twilio), Raymundo's /chat API and OpenAI-compatible
+    /// clients over HTTP.
+    Serve(commands::serve::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -81,6 +84,7 @@ fn main() -> std::process::ExitCode {
         Command::Intents(a) => commands::intents::run(&cli.project, a),
         Command::Chat(a) => commands::chat::run(&cli.project, a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::Serve(a) => commands::serve::run(&cli.project, a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -72,6 +72,27 @@ pending_ttl_minutes = 30     # a half-finished request is forgotten after this
 handoff_reply = "Te comunico con una persona del equipo; te escribirá por este medio en cuanto esté disponible."
 cancelled_reply = "Listo, lo cancelé. ¿En qué más te puedo ayudar?"
 action_failed_reply = "No pude completar tu solicitud en este momento. Inténtalo más tarde o pide hablar con una persona."
+
+[server]
+# `raymundo serve`. Secrets (VERIFY_TOKEN, APP_SECRET, WHATSAPP_TOKEN, PHONE_NUMBER_ID,
+# TWILIO_AUTH_TOKEN, TWILIO_ACCOUNT_SID, RAYMUNDO_API_KEY) go in .env.
+webhook_path = "/webhook"          # WhatsApp Cloud API webhook (GET verification, POST messages)
+graph_url = "https://graph.facebook.com"   # GRAPH_URL in the environment overrides it
+graph_version = "v21.0"
+database = "data/raymundo.db"      # queue, de-duplication keys, sent messages, feedback (SQLite)
+workers = 2                        # messages answered in parallel (one user's always in order)
+max_body_bytes = 3145728           # larger webhook bodies get 413
+send_attempts = 5                  # per message sent, on 5xx/429/network errors (backoff doubles)
+send_backoff_ms = 500
+job_attempts = 3                   # a reply whose sending keeps failing is retried later, then given up
+rate_limit_per_minute = 20         # messages answered per sender per minute (0: no limit)
+drain_secs = 30                    # after Ctrl-C/SIGTERM, keep answering queued messages this long
+twilio_wait_secs = 10              # /twilio answers with TwiML if ready by then, else sends later via REST
+twilio_api_url = "https://api.twilio.com"
+# public_url = "https://bot.example.com"   # the URL Twilio signs (default: from the Host header)
+api_key_env = "RAYMUNDO_API_KEY"   # the variable holding the key of /chat, /stats, /v1/* (unset: open)
+# unsupported_reply, rate_limited_reply, error_reply: the Spanish replies to images, audio,
+# locations ..., to a sender over the limit, and when an answer fails.
 "#;
 
 /// `.env.example`: the secrets later features read. Copy to `.env`.
@@ -83,11 +104,17 @@ pub const ENV_EXAMPLE: &str =
 # RAYMUNDO_MODEL_SOURCE=auto\n\
 # LLM provider key (OpenAI-compatible), used when an LLM is configured\n\
 # OPENAI_API_KEY=\n\
-# WhatsApp Cloud API\n\
+# WhatsApp Cloud API (raymundo serve): all four, or none\n\
 # VERIFY_TOKEN=\n\
 # APP_SECRET=\n\
 # WHATSAPP_TOKEN=\n\
-# PHONE_NUMBER_ID=\n";
+# PHONE_NUMBER_ID=\n\
+# GRAPH_URL=https://graph.facebook.com\n\
+# Twilio WhatsApp (raymundo serve)\n\
+# TWILIO_AUTH_TOKEN=\n\
+# TWILIO_ACCOUNT_SID=\n\
+# API key of /chat, /stats, /clear_history and /v1/* (unset: open; bind to 127.0.0.1)\n\
+# RAYMUNDO_API_KEY=\n";
 
 /// The seed's minimal `intents.json`.
 pub const INTENTS_JSON: &str = r#"{

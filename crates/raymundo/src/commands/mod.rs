@@ -11,3 +11,4 @@ pub mod init;
 pub mod intents;
 pub mod model;
 pub mod search;
+pub mod serve;

@@ -7,4 +7,5 @@ mod cli;
 mod intents;
 mod memory;
 mod parity;
+mod server;
 mod support;

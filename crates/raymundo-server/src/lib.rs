@@ -1,0 +1,40 @@
+//! Raymundo's HTTP server.
+//!
+//! Channels in, one queue, workers out. The WhatsApp Cloud API webhook and Twilio's are
+//! verified (HMAC signatures over the raw bytes, in constant time), parsed, and their
+//! messages de-duplicated and queued in the [`raymundo_store::Store`] in one transaction
+//! before the 200 goes back, so an acknowledged message survives a crash and a retried one
+//! is answered once. Worker threads take the queue one user at a time in arrival order
+//! (different users in parallel), ask the [`Responder`] (the assistant, wired in by the
+//! binary), and send the reply through the Graph API (split at 4,096 characters, in
+//! thread, retried with backoff on 5xx/429, permanent refusals recorded) or Twilio. The
+//! HTTP APIs (`/chat`, compatible with the existing WhatsApp bot, and the OpenAI-compatible
+//! `/v1/chat/completions`) answer synchronously on blocking threads. Every request gets an
+//! id, a log line without personal data and its metrics (`/metrics`).
+
+mod api;
+mod app;
+mod body;
+mod error;
+pub mod metrics;
+pub mod openai;
+pub mod rate_limit;
+mod responder;
+mod retry;
+mod secret;
+mod settings;
+pub mod signature;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
+mod twilio;
+pub mod whatsapp;
+mod worker;
+
+pub use app::{shutdown_signal, Server};
+pub use error::ApiError;
+pub use responder::{Channel, Incoming, Reply, Responder};
+pub use secret::Secret;
+pub use settings::{Settings, SettingsError, TwilioSettings, WhatsAppSettings, WHATSAPP_VARIABLES};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,7 @@
+//! The server end to end: real HTTP, real SQLite, a fake responder and a fake Graph API.
+
+mod api;
+mod harness;
+mod python_clients;
+mod twilio;
+mod whatsapp;

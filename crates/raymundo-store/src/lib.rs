@@ -1,0 +1,93 @@
+//! Raymundo's durable state.
+//!
+//! The server acknowledges a webhook only after the message is safely here, and answers it
+//! later from here; so this crate holds what must survive a restart: the de-duplication keys
+//! of inbound messages (channel + message id, so a retry, even after a restart, is
+//! recognised), the queue of inbound jobs (accepting a message de-duplicates and enqueues it
+//! in one transaction; jobs are claimed one user at a time in arrival order, different users
+//! in parallel; jobs a crash left half-done are queued again at start), the ids of the
+//! messages Raymundo sent (so a reaction to one of them can be stored as feedback), delivery
+//! statuses and feedback.
+//!
+//! Everything is behind the [`Store`] trait (synchronous `&self` methods, `Send + Sync`), so a
+//! second backend (PostgreSQL, issue 7) can implement it; [`SqliteStore`] is the embedded
+//! one. Phone numbers are kept in clear only where the reply needs them (a queued job, until
+//! it is answered); everywhere else a user is a salted SHA-256 key ([`Store::user_key`]).
+
+mod error;
+mod sqlite;
+mod types;
+
+pub use error::StoreError;
+pub use sqlite::SqliteStore;
+pub use types::{
+    Accepted, DeliveryStatus, Feedback, Job, JobState, NewJob, Outbound, QueueCounts, StoreStats,
+};
+
+/// The state the server needs, implemented once per backend.
+///
+/// Every method is synchronous and may block on I/O: async callers run it on a blocking
+/// thread.
+pub trait Store: Send + Sync {
+    /// The pseudonymous key of `user` on `channel`: a salted SHA-256, stable for this store.
+    fn user_key(&self, channel: &str, user: &str) -> String;
+
+    /// Records `job.message_id` as seen on `job.channel` and queues the job, in one
+    /// transaction; a message id seen before (a retry) is not queued again.
+    fn accept(&self, job: &NewJob) -> Result<Accepted, StoreError>;
+
+    /// Takes the oldest queued job whose user has no job in progress and no older queued one,
+    /// and marks it in progress; `None` when nothing can run now.
+    fn claim_next(&self) -> Result<Option<Job>, StoreError>;
+
+    /// Keeps the reply generated for a job in progress, so that a crash before every part is
+    /// sent resends the same reply instead of generating another.
+    fn save_reply(&self, job_id: i64, reply: &str) -> Result<(), StoreError>;
+
+    /// Records a message Raymundo sent (part `outbound.part` of a job's reply).
+    fn record_outbound(&self, outbound: &Outbound) -> Result<(), StoreError>;
+
+    /// The message Raymundo sent with this channel message id, if it is one of ours.
+    fn outbound(&self, message_id: &str) -> Result<Option<Outbound>, StoreError>;
+
+    /// Marks a job answered and forgets its personal data (address, name, text, reply).
+    fn complete(&self, job_id: i64) -> Result<(), StoreError>;
+
+    /// Marks a job failed with `error`. With `retry_after_secs`, the job is queued again
+    /// (still before the user's later messages) once that many seconds have passed;
+    /// without, it is failed for good and its personal data forgotten.
+    fn fail(
+        &self,
+        job_id: i64,
+        error: &str,
+        retry_after_secs: Option<u64>,
+    ) -> Result<(), StoreError>;
+
+    /// Queues again the jobs left in progress (by a crash); returns how many. Call once at
+    /// start, before any worker runs.
+    fn requeue_in_progress(&self) -> Result<usize, StoreError>;
+
+    /// Records a delivery status of a message Raymundo sent.
+    fn record_status(&self, status: &DeliveryStatus) -> Result<(), StoreError>;
+
+    /// The delivery statuses recorded for a message, oldest first.
+    fn statuses(&self, message_id: &str) -> Result<Vec<DeliveryStatus>, StoreError>;
+
+    /// Stores (or replaces) a user's feedback on one of Raymundo's messages.
+    fn set_feedback(&self, feedback: &Feedback) -> Result<(), StoreError>;
+
+    /// Removes a user's feedback on a message (the reaction was withdrawn).
+    fn clear_feedback(&self, message_id: &str, user_key: &str) -> Result<(), StoreError>;
+
+    /// The feedback stored for a message.
+    fn feedback(&self, message_id: &str) -> Result<Vec<Feedback>, StoreError>;
+
+    /// Jobs by state.
+    fn queue_counts(&self) -> Result<QueueCounts, StoreError>;
+
+    /// Totals for `/stats`.
+    fn stats(&self) -> Result<StoreStats, StoreError>;
+}
+
+#[cfg(test)]
+mod tests;
