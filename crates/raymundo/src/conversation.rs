@@ -60,6 +60,8 @@ pub struct Turn {
     pub answered_by: Option<String>,
     /// Whether the documents answered the question (false: declined), for answers.
     pub in_scope: Option<bool>,
+    /// Documents the answer was taken from.
+    pub sources: Vec<String>,
     /// The intent the turn was about (recognised now or pending).
     pub intent: Option<String>,
     /// The classifier's verdict on the message.
@@ -145,6 +147,7 @@ impl<'a> Conversation<'a> {
         let asked = self.assistant.ask_with(&query, &query, &history, on_text)?;
         turn.answered_by = Some(asked.answer.answered_by.clone());
         turn.remembered = Some(asked.answer.text.clone());
+        turn.sources = asked.answer.sources.iter().map(|s| s.doc.clone()).collect();
         turn.in_scope = Some(asked.answer.in_scope);
         Ok(crate::project::format_answer(
             &self.assistant.config,
@@ -200,6 +203,7 @@ impl<'a> Conversation<'a> {
             query: None,
             answered_by: None,
             in_scope: None,
+            sources: Vec::new(),
             intent: None,
             classification: None,
             values: None,
@@ -296,6 +300,11 @@ impl<'a> Conversation<'a> {
     }
 
     fn fill(&self, turn: &mut Turn, o: Outcome) {
+        if let Some(a) = &o.answer {
+            turn.answered_by = Some(a.answered_by.clone());
+            turn.in_scope = Some(a.in_scope);
+            turn.sources = a.sources.iter().map(|s| s.doc.clone()).collect();
+        }
         turn.text = match &o.answer {
             Some(a) => crate::project::format_answer(&self.assistant.config, a),
             None => o.text,

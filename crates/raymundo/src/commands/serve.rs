@@ -9,7 +9,7 @@ use crate::conversation::Conversation;
 use crate::intent_engine::{method_of, IntentEngine};
 use crate::project::Assistant;
 use anyhow::{Context, Result};
-use raymundo_core::{ConversationState, MemoryState};
+use raymundo_core::MemoryState;
 use raymundo_server::{Incoming, Reply, Responder, Server, Settings};
 use raymundo_store::SqliteStore;
 use std::path::Path;
@@ -39,21 +39,20 @@ struct AssistantResponder {
 }
 
 impl Responder for AssistantResponder {
-    fn reply(&self, msg: &Incoming, _on_text: &mut dyn FnMut(&str)) -> Result<Reply> {
+    fn reply(&self, msg: &Incoming, on_text: &mut dyn FnMut(&str)) -> Result<Reply> {
         let conversation = Conversation::new(&self.assistant, self.engine.as_ref(), &self.state);
-        let turn = conversation.reply(&msg.user, &msg.text)?;
+        let turn = conversation.reply_streaming(&msg.user, &msg.text, on_text)?;
         Ok(Reply {
             text: turn.text,
             files: turn.files,
-            sources: Vec::new(),
-            provider: None,
-            in_scope: true,
+            sources: turn.sources,
+            provider: turn.answered_by,
+            in_scope: turn.in_scope.unwrap_or(true),
         })
     }
 
     fn clear_history(&self, user: &str) -> Result<()> {
-        self.state.clear(user)?;
-        Ok(())
+        Conversation::new(&self.assistant, self.engine.as_ref(), &self.state).forget(user)
     }
 }
 
