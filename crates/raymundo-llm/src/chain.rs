@@ -87,6 +87,10 @@ const NOT_IN_SNIPPETS: &[&str] = &[
     "the fragments do not contain",
 ];
 
+/// Headings of the small-model prompt; a model that starts writing one has finished its
+/// answer and is echoing the prompt.
+const ECHOES: &[&str] = &["Pregunta del cliente", "Información de la empresa"];
+
 /// Content words a small model's first shown sentence shares with the snippets.
 const GROUNDED_WORDS: usize = 2;
 
@@ -163,6 +167,12 @@ impl Gate<'_> {
     /// Sentence mode: shows the first `end` bytes held if their numbers are supported.
     fn release(&mut self, end: usize) -> bool {
         let sentence: String = self.held.drain(..end).collect();
+        if ECHOES.iter().any(|e| sentence.contains(e)) {
+            // The model began writing the prompt again: the answer is over.
+            self.closed = true;
+            self.held.clear();
+            return false;
+        }
         let known = self.known.as_deref().unwrap_or_default();
         if let Some(n) = crate::grounding::unsupported_number(&sentence, known) {
             self.failed = Some(n);

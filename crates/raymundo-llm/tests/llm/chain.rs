@@ -233,6 +233,13 @@ fn a_small_models_answer_ends_before_a_number_the_snippets_do_not_have() {
     assert_eq!(a.answer.sources.len(), 1, "{:?}", a.answer.sources);
     assert_eq!(a.answer.sources[0].doc, "faq/envios.md");
 
+    // A model that goes on to write the prompt again stops there.
+    let a = chain(vec![Arc::new(Scripted(
+        "El envío estándar cuesta 99 pesos. Pregunta del cliente: ¿y el express?",
+    ))])
+    .answer("¿Cuánto cuesta el envío?", &hits(), &[], &mut |_| {});
+    assert_eq!(a.answer.text, "El envío estándar cuesta 99 pesos.");
+
     let mut streamed = String::new();
     let a = chain(vec![Arc::new(Scripted("El envío cuesta 250 pesos."))]).answer(
         "¿Cuánto cuesta el envío?",
