@@ -137,6 +137,7 @@ pub(crate) async fn chat(
         text: mensaje,
         choice: None,
         reply_to: None,
+        message_id: None,
     };
     let reply = answer(&app, msg, |_| {}).await?;
     let mut out = json!({ "respuesta": reply.text });

@@ -98,6 +98,7 @@ pub(crate) async fn completions(
         text,
         choice: None,
         reply_to: None,
+        message_id: None,
     };
     let id = format!("chatcmpl-{:x}{:x}", now(), rand_suffix());
     let created = now();

@@ -43,6 +43,9 @@ pub struct Incoming {
     pub choice: Option<String>,
     /// The channel's id of the message this one replies to, if any.
     pub reply_to: Option<String>,
+    /// The channel's id of this message (WhatsApp `wamid`, Twilio `MessageSid`), if it has
+    /// one: feedback on the reply is linked to the turn through it.
+    pub message_id: Option<String>,
 }
 
 /// The assistant's reply.

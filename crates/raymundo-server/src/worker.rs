@@ -233,6 +233,7 @@ fn make_plan(shared: &Shared, job: &Job) -> Plan {
         text: job.text.clone(),
         choice: choice.map(str::to_string),
         reply_to: job.reply_to.clone(),
+        message_id: Some(job.message_id.clone()),
     };
     let started = Instant::now();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

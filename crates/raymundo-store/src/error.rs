@@ -29,4 +29,13 @@ pub enum StoreError {
     /// A job id that does not exist (or is not in the expected state).
     #[error("job {0} not found")]
     NoSuchJob(i64),
+    /// An interaction id that does not exist.
+    #[error("interaction {0} not found")]
+    NoSuchInteraction(i64),
+    /// Input the store refuses, with what was wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// A stored value that cannot be read back (a corrupted row).
+    #[error("unreadable stored value: {0}")]
+    Corrupt(String),
 }

@@ -13,12 +13,25 @@
 //! second backend (PostgreSQL, issue 7) can implement it; [`SqliteStore`] is the embedded
 //! one. Phone numbers are kept in clear only where the reply needs them (a queued job, until
 //! it is answered); everywhere else a user is a salted SHA-256 key ([`Store::user_key`]).
+//!
+//! The interaction log ([`Interactions`]) keeps one row per answered turn (channel, scrubbed
+//! message, intent, retrieved chunks, answer, provider, scope, latency per stage) with its
+//! review, and links 👍/👎 to it through the reply Raymundo sent. The same database keeps
+//! each user's conversation memory ([`raymundo_core::ConversationState`]), so a follow-up
+//! is understood after a restart. Texts are scrubbed of personal data by the caller
+//! (the scrubber lives in `raymundo-ingest`, which this crate does not depend on).
 
 mod error;
+mod interaction;
 mod sqlite;
+mod sqlite_conversation;
+mod sqlite_interactions;
 mod types;
 
 pub use error::StoreError;
+pub use interaction::{
+    Interaction, InteractionFilter, Interactions, NewInteraction, RetrievedChunk, Review, Verdict,
+};
 pub use sqlite::SqliteStore;
 pub use types::{
     Accepted, DeliveryStatus, Feedback, Job, JobState, NewJob, Outbound, QueueCounts, StoreStats,
@@ -91,3 +104,6 @@ pub trait Store: Send + Sync {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod interaction_tests;

@@ -11,7 +11,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Schema migrations, in order; `PRAGMA user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE seen (
     channel TEXT NOT NULL,
@@ -66,7 +67,51 @@ CREATE TABLE feedback (
     at INTEGER NOT NULL,
     PRIMARY KEY (message_id, user_key)
 );
-"];
+",
+    r"
+CREATE TABLE interactions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    user_key TEXT NOT NULL,
+    message_id TEXT,
+    message TEXT NOT NULL,
+    query TEXT,
+    step TEXT NOT NULL,
+    intent TEXT,
+    parameters TEXT,
+    confidence REAL,
+    chunks TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    provider TEXT,
+    in_scope INTEGER,
+    resolved INTEGER NOT NULL,
+    handed_off INTEGER NOT NULL,
+    latency TEXT NOT NULL,
+    total_ms REAL NOT NULL,
+    verdict TEXT,
+    corrected_answer TEXT,
+    corrected_intent TEXT,
+    reviewer TEXT,
+    reviewed_at INTEGER
+);
+CREATE INDEX interactions_by_time ON interactions (at);
+CREATE INDEX interactions_by_message ON interactions (channel, message_id);
+CREATE INDEX outbound_by_inbound ON outbound (channel, in_reply_to);
+CREATE TABLE conversation_pending (
+    user_key TEXT PRIMARY KEY,
+    pending TEXT NOT NULL
+);
+CREATE TABLE conversation_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_key TEXT NOT NULL,
+    speaker TEXT NOT NULL,
+    text TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX conversation_by_user ON conversation_messages (user_key, id);
+",
+];
 
 /// The store in one SQLite file.
 ///
@@ -104,6 +149,9 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Deleted and overwritten rows (a job's phone number, once answered) are zeroed on
+        // disk, not left in free space where a copy of the file would still hold them.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
         if version > known {
@@ -141,7 +189,7 @@ impl SqliteStore {
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a transaction half-applied (SQLite
         // rolls it back), so the connection stays usable.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
@@ -164,7 +212,7 @@ fn fresh_salt() -> String {
     raymundo_core::to_hex(&bytes)
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -8,7 +8,7 @@
 //! them along with any pending request.
 
 use crate::intent_engine::IntentEngine;
-use crate::project::Assistant;
+use crate::project::{Assistant, Timings};
 use anyhow::Result;
 use raymundo_actions::{ActionError, ActionSettings, Actions, Knowledge, Outcome, Request};
 use raymundo_core::followup::{is_reset, standalone_query};
@@ -74,6 +74,13 @@ pub struct Turn {
     pub files: Vec<PathBuf>,
     /// True when the conversation was handed to a person.
     pub handed_off: bool,
+    /// True when the action failed (the reply says so).
+    pub action_failed: bool,
+    /// The chunks retrieval found for an answer (neighbours added for context excluded),
+    /// best first.
+    pub retrieved: Vec<Retrieved>,
+    /// Time per step of answering from the documents, when the turn did.
+    pub timings: Option<Timings>,
     /// Classification time (embedding + scoring), milliseconds.
     pub classify_ms: f64,
     /// Whole turn, milliseconds.
@@ -81,6 +88,17 @@ pub struct Turn {
     /// The reply as remembered for the next turns (an answer without its list of sources).
     #[serde(skip)]
     remembered: Option<String>,
+}
+
+/// A chunk retrieval found: which document, where in it, how well it matched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Retrieved {
+    /// The document's path under `data/docs/`.
+    pub doc: String,
+    /// The chunk's position in the document (0 first).
+    pub position: usize,
+    /// The ranking score.
+    pub score: f32,
 }
 
 /// Runs turns for any number of users.
@@ -149,6 +167,18 @@ impl<'a> Conversation<'a> {
         turn.remembered = Some(asked.answer.text.clone());
         turn.sources = asked.answer.sources.iter().map(|s| s.doc.clone()).collect();
         turn.in_scope = Some(asked.answer.in_scope);
+        turn.retrieved = asked
+            .result
+            .hits
+            .iter()
+            .filter(|h| !h.neighbour)
+            .map(|h| Retrieved {
+                doc: h.chunk.doc.clone(),
+                position: h.chunk.position,
+                score: h.score,
+            })
+            .collect();
+        turn.timings = Some(asked.timings.clone());
         Ok(crate::project::format_answer(
             &self.assistant.config,
             &asked.answer,
@@ -210,6 +240,9 @@ impl<'a> Conversation<'a> {
             action: None,
             files: Vec::new(),
             handed_off: false,
+            action_failed: false,
+            retrieved: Vec::new(),
+            timings: None,
             classify_ms: 0.0,
             total_ms: 0.0,
             remembered: None,
@@ -291,6 +324,7 @@ impl<'a> Conversation<'a> {
                     Err(e) => {
                         tracing::warn!(intent, "action failed: {e}");
                         turn.action = Some(spec.action_name().to_string());
+                        turn.action_failed = true;
                         turn.text = self.assistant.config.intents.action_failed_reply.clone();
                     }
                 }

@@ -9,6 +9,7 @@ mod answer_chain;
 mod commands;
 mod conversation;
 mod intent_engine;
+mod interaction_log;
 mod project;
 mod scaffold;
 
@@ -58,6 +59,9 @@ enum Command {
     /// Answer WhatsApp (Cloud API and Twilio), Raymundo's /chat API and OpenAI-compatible
     /// clients over HTTP.
     Serve(commands::serve::Args),
+    /// Resolution rate, precision per intent, response times, false positives and volume,
+    /// from the turns recorded by `serve` and `chat`.
+    Stats(commands::stats::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -85,6 +89,7 @@ fn main() -> std::process::ExitCode {
         Command::Chat(a) => commands::chat::run(&cli.project, a),
         Command::Demo(a) => commands::demo::run(a),
         Command::Serve(a) => commands::serve::run(&cli.project, a),
+        Command::Stats(a) => commands::stats::run(&cli.project, a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

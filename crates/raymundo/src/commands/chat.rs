@@ -1,11 +1,17 @@
 //! `raymundo chat`: a conversation in the terminal, one message per line, through the whole
 //! flow: intent, questions for missing parameters, action, or an answer from the documents.
+//!
+//! The conversation is remembered in the project's database (`[server] database`, the one
+//! `serve` uses), scrubbed of personal data, and every turn is recorded there as channel
+//! `cli`, so `raymundo stats` sees terminal conversations too; `--no-store` keeps nothing.
 
 use crate::conversation::Conversation;
 use crate::intent_engine::{method_of, IntentEngine};
+use crate::interaction_log::{record, Origin, ScrubbedState};
 use crate::project::Assistant;
 use anyhow::Result;
-use raymundo_core::MemoryState;
+use raymundo_core::{ConversationState, MemoryState};
+use raymundo_store::{SqliteStore, Store};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
@@ -22,6 +28,10 @@ pub struct Args {
     /// (default: the `[llm] chain` of raymundo.toml).
     #[arg(long, value_name = "NAME")]
     llm: Option<String>,
+    /// Keep nothing: the conversation is remembered by this process only and no turn is
+    /// recorded in the database.
+    #[arg(long)]
+    no_store: bool,
 }
 
 /// Runs the conversation until end of input or `/salir`.
@@ -29,8 +39,22 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     let assistant = Assistant::open_with(root, args.llm.as_deref())?;
     let method = method_of(&assistant, None)?;
     let engine = IntentEngine::load(&assistant, method)?;
-    let state = MemoryState::new();
-    let conversation = Conversation::new(&assistant, engine.as_ref(), &state);
+    let memory = MemoryState::new();
+    let store = if args.no_store {
+        None
+    } else {
+        let db = assistant
+            .config
+            .root
+            .join(&assistant.config.server.database);
+        Some(SqliteStore::open(&db)?)
+    };
+    let scrubbed = store.as_ref().map(|s| ScrubbedState(s));
+    let state: &dyn ConversationState = match &scrubbed {
+        Some(s) => s,
+        None => &memory,
+    };
+    let conversation = Conversation::new(&assistant, engine.as_ref(), state);
     let stdin = std::io::stdin();
     let interactive = stdin.is_terminal() && !args.json;
     if interactive {
@@ -61,6 +85,14 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
             break;
         }
         let turn = conversation.reply(&args.user, message)?;
+        if let Some(store) = &store {
+            let origin = Origin {
+                channel: "cli",
+                user_key: store.user_key("cli", &args.user),
+                message_id: None,
+            };
+            record(store, &origin, message, &turn);
+        }
         if args.json {
             let mut v = serde_json::to_value(&turn)?;
             v["message"] = message.into();

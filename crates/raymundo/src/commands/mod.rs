@@ -12,3 +12,4 @@ pub mod intents;
 pub mod model;
 pub mod search;
 pub mod serve;
+pub mod stats;

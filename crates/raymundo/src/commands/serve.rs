@@ -7,11 +7,11 @@
 
 use crate::conversation::Conversation;
 use crate::intent_engine::{method_of, IntentEngine};
+use crate::interaction_log::{record, Origin, ScrubbedState};
 use crate::project::Assistant;
 use anyhow::{Context, Result};
-use raymundo_core::MemoryState;
-use raymundo_server::{Incoming, Reply, Responder, Server, Settings};
-use raymundo_store::SqliteStore;
+use raymundo_server::{Channel, Incoming, Reply, Responder, Server, Settings};
+use raymundo_store::{SqliteStore, Store};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -31,17 +31,36 @@ pub struct Args {
     llm: Option<String>,
 }
 
-/// The project's assistant as the server's [`Responder`]: one conversation per user.
+/// The project's assistant as the server's [`Responder`]: one conversation per user,
+/// remembered in the store (so it survives a restart), every turn recorded there.
 struct AssistantResponder {
     assistant: Assistant,
     engine: Option<IntentEngine>,
-    state: MemoryState,
+    store: Arc<SqliteStore>,
+}
+
+/// The channel's name in the interaction log.
+fn log_channel(channel: Channel) -> &'static str {
+    match channel {
+        Channel::WhatsApp => "whatsapp",
+        Channel::Twilio => "twilio",
+        Channel::Chat => "chat_api",
+        Channel::OpenAi => "openai_api",
+    }
 }
 
 impl Responder for AssistantResponder {
     fn reply(&self, msg: &Incoming, on_text: &mut dyn FnMut(&str)) -> Result<Reply> {
-        let conversation = Conversation::new(&self.assistant, self.engine.as_ref(), &self.state);
+        let state = ScrubbedState(&*self.store);
+        let conversation = Conversation::new(&self.assistant, self.engine.as_ref(), &state);
         let turn = conversation.reply_streaming(&msg.user, &msg.text, on_text)?;
+        let channel = log_channel(msg.channel);
+        let origin = Origin {
+            channel,
+            user_key: self.store.user_key(channel, &msg.user),
+            message_id: msg.message_id.as_deref(),
+        };
+        record(&*self.store, &origin, &msg.text, &turn);
         Ok(Reply {
             text: turn.text,
             files: turn.files,
@@ -52,7 +71,8 @@ impl Responder for AssistantResponder {
     }
 
     fn clear_history(&self, user: &str) -> Result<()> {
-        Conversation::new(&self.assistant, self.engine.as_ref(), &self.state).forget(user)
+        let state = ScrubbedState(&*self.store);
+        Conversation::new(&self.assistant, self.engine.as_ref(), &state).forget(user)
     }
 }
 
@@ -70,7 +90,7 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     })
     .context("the server's settings (environment or .env)")?;
     let db = config.root.join(&config.server.database);
-    let store = SqliteStore::open(&db)?;
+    let store = Arc::new(SqliteStore::open(&db)?);
 
     let assistant = Assistant::open_with(root, args.llm.as_deref())?;
     let method = method_of(&assistant, None)?;
@@ -78,7 +98,7 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     let responder = AssistantResponder {
         assistant,
         engine,
-        state: MemoryState::new(),
+        store: store.clone(),
     };
     let channels = format!(
         "WhatsApp Cloud API {}, Twilio {}, API key {}",
@@ -87,7 +107,7 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         on_off(settings.api_key.is_some()),
     );
     let webhook = config.server.webhook_path.clone();
-    let server = Server::new(settings, Arc::new(store), Arc::new(responder))?;
+    let server = Server::new(settings, store, Arc::new(responder))?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

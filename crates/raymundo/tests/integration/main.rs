@@ -5,6 +5,7 @@
 
 mod cli;
 mod intents;
+mod interactions;
 mod memory;
 mod parity;
 mod server;

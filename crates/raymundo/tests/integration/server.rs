@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 const APP_SECRET: &str = "integration-app-secret";
 
 /// A project with three FAQ documents, built.
-fn small_project() -> tempfile::TempDir {
+pub(crate) fn small_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     ok(p, &["init", p.to_str().unwrap()]);
@@ -40,7 +40,7 @@ fn write_env(project: &Path, graph_url: &str) {
 }
 
 /// `raymundo serve --port 0`, and the URL it printed.
-fn serve(project: &Path) -> (Child, String) {
+pub(crate) fn serve(project: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_raymundo"))
         .arg("-C")
         .arg(project)
@@ -62,7 +62,7 @@ fn serve(project: &Path) -> (Child, String) {
     (child, url)
 }
 
-fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+pub(crate) fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
     let mut req = ureq::post(url);
     for (k, v) in headers {
         req = req.set(k, v);
