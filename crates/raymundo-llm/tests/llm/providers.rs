@@ -1,7 +1,7 @@
 //! The HTTP providers against a real server on 127.0.0.1: what they send, what the user
 //! gets (text, streamed pieces, counts), and how failures are named and retried.
 
-use crate::support::{closed_port, Reply, ScriptedServer};
+use crate::support::{closed_port, Reply, ScriptedServer, Seen};
 use raymundo_core::{ProviderConfig, ProviderKind};
 use raymundo_llm::{
     ChatMessage, ChatProvider, ChatRequest, Completion, LlmError, OllamaProvider, OpenAiProvider,
@@ -76,10 +76,16 @@ impl Outcome {
 }
 
 fn ask(provider: &dyn ChatProvider) -> Outcome {
+    ask_telling(provider, &Seen::default())
+}
+
+/// Like [`ask`], telling `seen` (and so a stepwise server) about every piece shown.
+fn ask_telling(provider: &dyn ChatProvider, seen: &Seen) -> Outcome {
     let start = Instant::now();
     let mut pieces = Vec::new();
     let result = provider.chat(&question(), &mut |p| {
-        pieces.push((p.to_owned(), Instant::now()))
+        pieces.push((p.to_owned(), Instant::now()));
+        seen.piece();
     });
     Outcome {
         result,
@@ -193,14 +199,20 @@ fn openai_stream_reaches_the_user_piece_by_piece() {
         "data: [DONE]\n\n".to_owned(),
     ];
     let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
-    let server = ScriptedServer::start(vec![Reply::chunked(
+    let seen = Seen::default();
+    let server = ScriptedServer::start(vec![Reply::stepwise(
         "text/event-stream",
         &pieces,
+        &[0, 0, 0, 1, 2, 2, 3, 3],
         PAUSE,
-        true,
+        &seen,
     )]);
-    let outcome = ask(&openai(&server, true, None));
+    let outcome = ask_telling(&openai(&server, true, None), &seen);
     assert_eq!(outcome.texts(), ["Tienes ", "22 días", " hábiles [1]."]);
+    assert!(
+        !seen.server_gave_up(),
+        "a piece was held back until the stream went on"
+    );
     let first_arrival = outcome.pieces[0].1;
     let last_arrival = outcome.pieces[2].1;
     assert!(
@@ -312,7 +324,9 @@ fn wrong_key_is_not_retried_and_quotes_the_server() {
 
 #[test]
 fn slow_server_times_out_and_the_timeout_is_retried() {
-    let slow = || Reply::json(COMPLETION).after(Duration::from_millis(1500));
+    // Generous margins: a busy CI machine must not fail this; without the timeout the two
+    // attempts would take 10 s.
+    let slow = || Reply::json(COMPLETION).after(Duration::from_secs(5));
     let server = ScriptedServer::start(vec![slow(), slow()]);
     let mut config = config(ProviderKind::Openai, server.url(), false);
     config.timeout_secs = 0.3;
@@ -320,7 +334,7 @@ fn slow_server_times_out_and_the_timeout_is_retried() {
     let provider = OpenAiProvider::new(&config, None).with_retry_delay(FAST_RETRY);
     let outcome = ask(&provider);
     assert!(
-        outcome.elapsed < Duration::from_millis(1200),
+        outcome.elapsed < Duration::from_millis(3000),
         "{:?}",
         outcome.elapsed
     );
@@ -438,7 +452,7 @@ fn refused_connection_names_the_url_after_the_retries() {
     );
     let outcome = ask(&OpenAiProvider::new(&config, None).with_retry_delay(FAST_RETRY));
     assert!(
-        outcome.elapsed < Duration::from_secs(1),
+        outcome.elapsed < Duration::from_secs(3),
         "{:?}",
         outcome.elapsed
     );
@@ -465,14 +479,20 @@ fn ollama_streams_json_lines_and_reports_counts() {
         done,
     ];
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let server = ScriptedServer::start(vec![Reply::chunked(
+    let seen = Seen::default();
+    let server = ScriptedServer::start(vec![Reply::stepwise(
         "application/x-ndjson",
         &lines,
+        &[0, 1, 2, 3],
         PAUSE,
-        true,
+        &seen,
     )]);
-    let outcome = ask(&ollama(&server, true));
+    let outcome = ask_telling(&ollama(&server, true), &seen);
     assert_eq!(outcome.texts(), ["Son ", "22 días", " [1]."]);
+    assert!(
+        !seen.server_gave_up(),
+        "a piece was held back until the stream went on"
+    );
     assert!(outcome.pieces[2].1 - outcome.pieces[0].1 >= PAUSE * 2);
     let completion = outcome.result.unwrap();
     assert_eq!(completion.text, "Son 22 días [1].");

@@ -5,9 +5,44 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
+
+/// How many streamed pieces the client has shown so far, shared with the server so that a
+/// stepwise reply writes piece `i + 1` only after the client showed piece `i`: streaming is
+/// then proved by causality, not by timing on a busy machine.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    inner: Arc<(Mutex<(usize, bool)>, Condvar)>,
+}
+
+impl Seen {
+    /// The client showed one more piece.
+    pub fn piece(&self) {
+        let (state, changed) = &*self.inner;
+        state.lock().unwrap().0 += 1;
+        changed.notify_all();
+    }
+
+    /// Whether the server had to go on without the client having shown a piece (the client
+    /// held the stream back).
+    pub fn server_gave_up(&self) -> bool {
+        self.inner.0.lock().unwrap().1
+    }
+
+    /// Waits until `count` pieces were shown, at most 10 s.
+    fn wait_for(&self, count: usize) {
+        let (state, changed) = &*self.inner;
+        let guard = state.lock().unwrap();
+        let (mut guard, timeout) = changed
+            .wait_timeout_while(guard, Duration::from_secs(10), |s| s.0 < count)
+            .unwrap();
+        if timeout.timed_out() {
+            guard.1 = true;
+        }
+    }
+}
 
 /// One request as the server received it.
 #[derive(Debug, Clone)]
@@ -43,6 +78,7 @@ impl Request {
 enum Step {
     Write(Vec<u8>),
     Pause(Duration),
+    AwaitSeen(Seen, usize),
 }
 
 /// A scripted response.
@@ -104,6 +140,31 @@ impl Reply {
             steps.push(Step::Write(b"0\r\n\r\n".to_vec()));
         }
         Self { steps }
+    }
+
+    /// Like [`Reply::chunked`] (finished), but piece `i` is written only once `seen` counts
+    /// `shown_before[i]` pieces shown by the client, and then after `pause`.
+    pub fn stepwise(
+        content_type: &str,
+        pieces: &[&str],
+        shown_before: &[usize],
+        pause: Duration,
+        seen: &Seen,
+    ) -> Self {
+        assert_eq!(pieces.len(), shown_before.len());
+        let mut reply = Self::chunked(content_type, pieces, pause, true);
+        let mut steps = Vec::new();
+        let mut waits = shown_before.iter();
+        for step in reply.steps {
+            if matches!(step, Step::Pause(_)) {
+                if let Some(&count) = waits.next() {
+                    steps.push(Step::AwaitSeen(seen.clone(), count));
+                }
+            }
+            steps.push(step);
+        }
+        reply.steps = steps;
+        reply
     }
 
     /// A response without length or chunking whose body ends when the server closes the
@@ -203,6 +264,7 @@ fn serve(stream: TcpStream, recorded: &Mutex<Vec<Request>>, replies: &Mutex<VecD
     for step in reply.steps {
         match step {
             Step::Pause(pause) => thread::sleep(pause),
+            Step::AwaitSeen(seen, count) => seen.wait_for(count),
             Step::Write(bytes) => {
                 if stream
                     .write_all(&bytes)
