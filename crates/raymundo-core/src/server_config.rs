@@ -52,6 +52,11 @@ pub struct ServerConfig {
     pub rate_limited_reply: String,
     /// The reply when the answer could not be produced.
     pub error_reply: String,
+    /// Hours between rebuilds of the index by the running server (new documents, curated
+    /// answers and intent examples), each followed by a reload without downtime; 0: never
+    /// (then run `raymundo reindex`, which tells the server to reload). 168 is the weekly
+    /// reindex.
+    pub reindex_every_hours: u64,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +88,7 @@ impl Default for ServerConfig {
             error_reply: "Lo siento, tuve un problema al preparar la respuesta. Inténtalo \
                 de nuevo en un momento, por favor."
                 .into(),
+            reindex_every_hours: 0,
         }
     }
 }

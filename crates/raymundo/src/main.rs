@@ -10,6 +10,7 @@ mod commands;
 mod conversation;
 mod intent_engine;
 mod interaction_log;
+mod live;
 mod project;
 mod scaffold;
 
@@ -62,6 +63,9 @@ enum Command {
     /// Resolution rate, precision per intent, response times, false positives and volume,
     /// from the turns recorded by `serve` and `chat`.
     Stats(commands::stats::Args),
+    /// Rebuild the index from new documents, curated answers and intent examples, and tell
+    /// the running server to reload it without downtime.
+    Reindex(commands::reindex::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -90,6 +94,7 @@ fn main() -> std::process::ExitCode {
         Command::Demo(a) => commands::demo::run(a),
         Command::Serve(a) => commands::serve::run(&cli.project, a),
         Command::Stats(a) => commands::stats::run(&cli.project, a),
+        Command::Reindex(a) => commands::reindex::run(&cli.project, a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

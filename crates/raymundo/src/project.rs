@@ -108,7 +108,7 @@ pub struct Assistant {
     pub index: Index,
     /// The embedding model the index was built with.
     pub embedder: Arc<BertEmbedder>,
-    chain: AnswerChain,
+    chain: Arc<AnswerChain>,
     /// Best-cosine threshold below which a question is out of scope.
     pub min_score: f32,
     /// Query-coverage threshold below which a question is out of scope.
@@ -145,8 +145,11 @@ impl Assistant {
             .retrieval
             .min_coverage
             .unwrap_or(spec.default_min_coverage);
-        let chain =
-            crate::answer_chain::build(&config, llm, embedder.clone() as Arc<dyn Embedder>)?;
+        let chain = Arc::new(crate::answer_chain::build(
+            &config,
+            llm,
+            embedder.clone() as Arc<dyn Embedder>,
+        )?);
         Ok(Self {
             config,
             index,
@@ -154,6 +157,29 @@ impl Assistant {
             chain,
             min_score,
             min_coverage,
+        })
+    }
+
+    /// The same assistant over the index as it is now on disk (after a rebuild): the model
+    /// and the answer chain are shared, not loaded again. Fails, leaving `self` usable, when
+    /// the index cannot be read or was rebuilt with another embedding model (that needs a
+    /// restart).
+    pub fn with_current_index(&self) -> Result<Self> {
+        let index = Index::load(&self.config.index_dir(), None)?;
+        let (now, _) = split_model_id(&index.meta().model_id);
+        let (before, _) = split_model_id(&self.index.meta().model_id);
+        if now != before {
+            bail!(
+                "the index was rebuilt with {now}, but the running server embeds with {before}; restart it"
+            );
+        }
+        Ok(Self {
+            config: self.config.clone(),
+            index,
+            embedder: self.embedder.clone(),
+            chain: self.chain.clone(),
+            min_score: self.min_score,
+            min_coverage: self.min_coverage,
         })
     }
 

@@ -10,6 +10,7 @@ pub mod eval_intents;
 pub mod init;
 pub mod intents;
 pub mod model;
+pub mod reindex;
 pub mod search;
 pub mod serve;
 pub mod stats;

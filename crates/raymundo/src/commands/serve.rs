@@ -4,16 +4,22 @@
 //! The server's settings are checked first (a missing WhatsApp variable fails in
 //! milliseconds, before any model loads); then the assistant, its intents and the store are
 //! opened, and the server runs until Ctrl-C or SIGTERM, then drains its queue.
+//!
+//! The index and intents are reloaded without downtime on SIGHUP (sent by `raymundo
+//! reindex`, whose target is the pid in `data/serve.pid`) and, with `[server]
+//! reindex_every_hours`, rebuilt and reloaded on that schedule.
 
 use crate::conversation::Conversation;
 use crate::intent_engine::{method_of, IntentEngine};
 use crate::interaction_log::{record, Origin, ScrubbedState};
+use crate::live::{LiveAssistant, Loaded};
 use crate::project::Assistant;
 use anyhow::{Context, Result};
 use raymundo_server::{Channel, Incoming, Reply, Responder, Server, Settings};
 use raymundo_store::{SqliteStore, Store};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Flags of `serve`.
 #[derive(Debug, clap::Args)]
@@ -34,8 +40,7 @@ pub struct Args {
 /// The project's assistant as the server's [`Responder`]: one conversation per user,
 /// remembered in the store (so it survives a restart), every turn recorded there.
 struct AssistantResponder {
-    assistant: Assistant,
-    engine: Option<IntentEngine>,
+    live: Arc<LiveAssistant>,
     store: Arc<SqliteStore>,
 }
 
@@ -52,7 +57,8 @@ fn log_channel(channel: Channel) -> &'static str {
 impl Responder for AssistantResponder {
     fn reply(&self, msg: &Incoming, on_text: &mut dyn FnMut(&str)) -> Result<Reply> {
         let state = ScrubbedState(&*self.store);
-        let conversation = Conversation::new(&self.assistant, self.engine.as_ref(), &state);
+        let loaded = self.live.current();
+        let conversation = Conversation::new(&loaded.assistant, loaded.engine.as_ref(), &state);
         let turn = conversation.reply_streaming(&msg.user, &msg.text, on_text)?;
         let channel = log_channel(msg.channel);
         let origin = Origin {
@@ -72,7 +78,8 @@ impl Responder for AssistantResponder {
 
     fn clear_history(&self, user: &str) -> Result<()> {
         let state = ScrubbedState(&*self.store);
-        Conversation::new(&self.assistant, self.engine.as_ref(), &state).forget(user)
+        let loaded = self.live.current();
+        Conversation::new(&loaded.assistant, loaded.engine.as_ref(), &state).forget(user)
     }
 }
 
@@ -95,11 +102,12 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     let assistant = Assistant::open_with(root, args.llm.as_deref())?;
     let method = method_of(&assistant, None)?;
     let engine = IntentEngine::load(&assistant, method)?;
+    let live = Arc::new(LiveAssistant::new(Loaded { assistant, engine }, method));
     let responder = AssistantResponder {
-        assistant,
-        engine,
+        live: live.clone(),
         store: store.clone(),
     };
+    let reindex_every = config.server.reindex_every_hours;
     let channels = format!(
         "WhatsApp Cloud API {}, Twilio {}, API key {}",
         on_off(settings.whatsapp.is_some()),
@@ -118,6 +126,12 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
         let addr = listener.local_addr()?;
+        let _pid = PidFile::write(pid_file(root))?;
+        tokio::spawn(reload_on_hangup(live.clone()));
+        if reindex_every > 0 {
+            let every = Duration::from_secs(reindex_every * 3600);
+            tokio::spawn(reindex_on_schedule(root.to_path_buf(), live, every));
+        }
         println!("Raymundo listening on http://{addr} ({channels}; webhook {webhook})");
         use std::io::Write;
         std::io::stdout().flush()?;
@@ -126,6 +140,90 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
             .await
             .context("the server stopped with an error")
     })
+}
+
+/// Where a running server writes its process id, for `raymundo reindex`.
+pub fn pid_file(root: &Path) -> PathBuf {
+    root.join("data").join("serve.pid")
+}
+
+/// The pid file of this process, removed when the server stops.
+struct PidFile(PathBuf);
+
+impl PidFile {
+    fn write(path: PathBuf) -> Result<Self> {
+        std::fs::write(&path, format!("{}\n", std::process::id()))
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Reloads the index and intents each time the process gets SIGHUP.
+async fn reload_on_hangup(live: Arc<LiveAssistant>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP: reloads only on schedule");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        let live = live.clone();
+        let outcome = tokio::task::spawn_blocking(move || live.reload()).await;
+        report_reload("SIGHUP", outcome);
+    }
+}
+
+/// Rebuilds the index (incrementally) every `every`, then reloads it.
+async fn reindex_on_schedule(root: PathBuf, live: Arc<LiveAssistant>, every: Duration) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let (root, live) = (root.clone(), live.clone());
+        let outcome = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let summary = crate::commands::build::build_project(&root, false, true)
+                .context("the scheduled rebuild of the index")?;
+            tracing::info!(
+                "scheduled rebuild: {} documents embedded, {} removed, in {:.1} s",
+                summary.documents_embedded,
+                summary.documents_removed,
+                started.elapsed().as_secs_f64()
+            );
+            live.reload()
+        })
+        .await;
+        report_reload("schedule", outcome);
+    }
+}
+
+fn report_reload(
+    trigger: &str,
+    outcome: std::result::Result<Result<crate::live::Reloaded>, tokio::task::JoinError>,
+) {
+    use std::io::Write;
+    // Not println!: a closed stdout (the server's output piped to a finished reader) must
+    // not stop the server.
+    match outcome {
+        Ok(Ok(r)) => {
+            let mut out = std::io::stdout();
+            let _ = writeln!(
+                out,
+                "Reloaded ({trigger}): {} -> {} chunks, {} -> {} intents, in {:.0} ms",
+                r.chunks.0, r.chunks.1, r.intents.0, r.intents.1, r.ms
+            );
+            let _ = out.flush();
+        }
+        Ok(Err(e)) => eprintln!(
+            "warning: reload ({trigger}) failed, still answering with the previous index: {e:#}"
+        ),
+        Err(e) => eprintln!("warning: reload ({trigger}) stopped: {e}"),
+    }
 }
 
 fn on_off(on: bool) -> &'static str {
