@@ -8,6 +8,21 @@ use raymundo_core::{ConversationState, PendingIntent, Remembered, StateError};
 use raymundo_store::{Interactions, NewInteraction, RetrievedChunk};
 use std::collections::BTreeMap;
 
+/// The project's store, for commands that read what `serve` and `chat` recorded; fails,
+/// saying so, when nothing was recorded yet.
+pub fn open_recorded(
+    config: &raymundo_core::Config,
+) -> anyhow::Result<raymundo_store::SqliteStore> {
+    let db = config.root.join(&config.server.database);
+    if !db.exists() {
+        anyhow::bail!(
+            "no database at {}: nothing has been recorded yet (run `raymundo serve` or `raymundo chat`)",
+            db.display()
+        );
+    }
+    Ok(raymundo_store::SqliteStore::open(&db)?)
+}
+
 /// `text` with e-mail addresses, phone numbers, ids and card numbers replaced by
 /// placeholders.
 pub fn scrub(text: &str) -> String {

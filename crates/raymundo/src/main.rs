@@ -66,6 +66,9 @@ enum Command {
     /// Rebuild the index from new documents, curated answers and intent examples, and tell
     /// the running server to reload it without downtime.
     Reindex(commands::reindex::Args),
+    /// Write the interaction log as anonymised JSON lines, or reviewed answers as
+    /// fine-tuning examples.
+    Export(commands::export::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -95,6 +98,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(a) => commands::serve::run(&cli.project, a),
         Command::Stats(a) => commands::stats::run(&cli.project, a),
         Command::Reindex(a) => commands::reindex::run(&cli.project, a),
+        Command::Export(a) => commands::export::run(&cli.project, a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

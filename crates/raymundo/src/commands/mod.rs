@@ -7,6 +7,7 @@ pub mod demo;
 pub mod eval;
 pub mod eval_answers;
 pub mod eval_intents;
+pub mod export;
 pub mod init;
 pub mod intents;
 pub mod model;

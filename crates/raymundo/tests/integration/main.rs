@@ -4,6 +4,7 @@
 //! shared cache (`RAYMUNDO_CACHE_DIR` or `~/.cache/raymundo`) by the first test that needs them.
 
 mod cli;
+mod export;
 mod intents;
 mod interactions;
 mod memory;
