@@ -26,6 +26,7 @@ mod interaction;
 mod sqlite;
 mod sqlite_conversation;
 mod sqlite_interactions;
+mod sqlite_snapshot;
 mod types;
 
 pub use error::StoreError;

@@ -69,6 +69,11 @@ enum Command {
     /// Write the interaction log as anonymised JSON lines, or reviewed answers as
     /// fine-tuning examples.
     Export(commands::export::Args),
+    /// Save the documents, intents, eval files, index and store in data/dump/<time>.tar.zst
+    /// (never .env).
+    Snapshot(commands::snapshot::SnapshotArgs),
+    /// Bring a snapshot back (refuses to overwrite changed files without --force).
+    Restore(commands::snapshot::RestoreArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -99,6 +104,8 @@ fn main() -> std::process::ExitCode {
         Command::Stats(a) => commands::stats::run(&cli.project, a),
         Command::Reindex(a) => commands::reindex::run(&cli.project, a),
         Command::Export(a) => commands::export::run(&cli.project, a),
+        Command::Snapshot(a) => commands::snapshot::snapshot(&cli.project, a),
+        Command::Restore(a) => commands::snapshot::restore(&cli.project, a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -14,4 +14,5 @@ pub mod model;
 pub mod reindex;
 pub mod search;
 pub mod serve;
+pub mod snapshot;
 pub mod stats;

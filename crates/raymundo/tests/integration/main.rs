@@ -11,4 +11,5 @@ mod memory;
 mod parity;
 mod reindex;
 mod server;
+mod snapshot;
 mod support;
