@@ -74,6 +74,9 @@ enum Command {
     Snapshot(commands::snapshot::SnapshotArgs),
     /// Bring a snapshot back (refuses to overwrite changed files without --force).
     Restore(commands::snapshot::RestoreArgs),
+    /// The statistics as an HTML page with charts, the worst-rated answers and the latest
+    /// eval results.
+    Report(commands::report::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -106,6 +109,7 @@ fn main() -> std::process::ExitCode {
         Command::Export(a) => commands::export::run(&cli.project, a),
         Command::Snapshot(a) => commands::snapshot::snapshot(&cli.project, a),
         Command::Restore(a) => commands::snapshot::restore(&cli.project, a),
+        Command::Report(a) => commands::report::run(&cli.project, a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

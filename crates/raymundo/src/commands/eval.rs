@@ -189,6 +189,12 @@ fn retrieval(
     let (score_fp, score_miss) = decision_rates(&questions, &main.retrieved, cal_score);
     let target_threshold =
         threshold_for_fp_rate(&questions, &main.retrieved, target_fp, guard.min_coverage);
+    crate::commands::report::save_eval(
+        &assistant.config.root,
+        "retrieval",
+        &file,
+        serde_json::to_value(&main.report)?,
+    );
     if json {
         let mut v = serde_json::to_value(&main.report)?;
         v["model"] = assistant.index.meta().model_id.clone().into();

@@ -148,6 +148,7 @@ pub fn run(
     s.first_token_p95_ms = percentile(&first, 0.95);
     s.total_p50_ms = percentile(&total, 0.5);
     s.total_p95_ms = percentile(&total, 0.95);
+    crate::commands::report::save_eval(root, "answers", &file, serde_json::to_value(&s)?);
     if json {
         println!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(());

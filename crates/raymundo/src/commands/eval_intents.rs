@@ -112,6 +112,12 @@ pub fn run(
     }
     embed_ms.sort_by(f64::total_cmp);
     let main = &runs[0];
+    crate::commands::report::save_eval(
+        &assistant.config.root,
+        "intents",
+        &file,
+        serde_json::to_value(&main.report)?,
+    );
     if json {
         let mut v = serde_json::to_value(&main.report)?;
         v["file"] = file.display().to_string().into();

@@ -12,6 +12,7 @@ pub mod init;
 pub mod intents;
 pub mod model;
 pub mod reindex;
+pub mod report;
 pub mod search;
 pub mod serve;
 pub mod snapshot;

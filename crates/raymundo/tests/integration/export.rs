@@ -110,6 +110,43 @@ fn exports_carry_reviews_and_prompts_but_no_personal_data() {
             assert!(!text.contains(secret), "{secret} is in {}", file.display());
         }
     }
+    // The report: live numbers, charts, the worst answers, and the last eval run.
+    let eval_file = crate::support::repo().join("examples/axoloit/data/eval/preguntas.jsonl");
+    ok(
+        p,
+        &[
+            "eval",
+            "retrieval",
+            "--file",
+            eval_file.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let html = p.join("informe/reporte.html");
+    let out = ok(p, &["report", "--html", html.to_str().unwrap()]);
+    assert!(
+        out.contains("3 turns") && out.contains("1 eval result"),
+        "{out}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("Resolución automática"));
+    assert!(page.matches("<svg").count() >= 3, "charts missing");
+    assert!(
+        page.contains("El envío estándar cuesta 149 pesos"),
+        "worst answers missing"
+    );
+    assert!(
+        page.contains("Recuperación") && page.contains("mrr"),
+        "eval missing"
+    );
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "fetches something"
+    );
+    for secret in PII {
+        assert!(!page.contains(secret), "{secret} is in the report");
+    }
+
     let bad = raymundo(p, &["export", "logs", "--since", "pronto"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("pronto"));
