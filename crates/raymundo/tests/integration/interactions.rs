@@ -102,6 +102,20 @@ fn a_follow_up_is_understood_after_a_restart_and_every_turn_is_counted_without_p
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("ayer"));
 
+    // What leaves the database through the exports and snapshots is as clean.
+    let export = p.join("export.jsonl");
+    let out = raymundo(p, &["export", "logs", "--out", export.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let snapshot = p.join("snap.tar.zst");
+    let out = raymundo(p, &["snapshot", "--out", snapshot.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let mut exported = std::fs::read(&export).unwrap();
+    exported.extend(zstd::decode_all(std::fs::read(&snapshot).unwrap().as_slice()).unwrap());
+    for secret in ["ana.perez@example.com", "luis.gomez", "1234 5678"] {
+        assert!(!contains(&exported, secret), "{secret} is in an export");
+    }
+    assert!(contains(&exported, "sábados"));
+
     let db = p.join("data/raymundo.db");
     let store = raymundo_store::SqliteStore::open(&db).unwrap();
     let log = raymundo_store::Interactions::interactions(&store, &Default::default()).unwrap();
