@@ -234,6 +234,17 @@ impl Pool {
     }
 }
 
+impl Pool {
+    /// Closes the idle connections (call from outside any async runtime).
+    pub(crate) fn close(&self) {
+        let idle = std::mem::take(&mut self.lock().idle);
+        let mut state = self.lock();
+        state.open = state.open.saturating_sub(idle.len());
+        drop(state);
+        drop(idle);
+    }
+}
+
 /// A connection taken from the pool; returned to it when dropped.
 pub(crate) struct Conn<'a> {
     pool: &'a Pool,

@@ -170,7 +170,13 @@ impl Default for PostgresOptions {
 /// The store in a PostgreSQL database, safe to share between several servers.
 pub struct PostgresStore {
     inner: Arc<Inner>,
-    heartbeat: Mutex<Option<mpsc::Sender<()>>>,
+    heartbeat: Mutex<Option<Heartbeat>>,
+}
+
+/// The lease thread: dropping `stop` ends it.
+struct Heartbeat {
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 pub(crate) struct Inner {
@@ -206,7 +212,7 @@ impl PostgresStore {
         let (stop, stopped) = mpsc::channel::<()>();
         let beat = inner.clone();
         let every = Duration::from_millis((options.lease.as_millis() as u64 / 3).max(100));
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("raymundo-lease".into())
             .spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
@@ -216,7 +222,7 @@ impl PostgresStore {
             .map_err(|e| StoreError::Invalid(format!("cannot start the lease thread: {e}")))?;
         Ok(Self {
             inner,
-            heartbeat: Mutex::new(Some(stop)),
+            heartbeat: Mutex::new(Some(Heartbeat { stop, thread })),
         })
     }
 
@@ -227,10 +233,7 @@ impl PostgresStore {
     /// Stops renewing this store's leases, as if its process had died (tests).
     #[cfg(test)]
     pub(crate) fn stop_heartbeat(&self) {
-        self.heartbeat
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        self.stop_beating();
     }
 }
 
@@ -252,28 +255,42 @@ impl Inner {
 }
 
 impl Drop for PostgresStore {
-    /// Gives up this store's jobs in progress: the next server to start queues them again
-    /// (and any server does once their lease runs out).
+    /// Gives up this store's jobs in progress (the next server to start queues them again,
+    /// and any server does once their lease runs out) and closes the connections.
     fn drop(&mut self) {
         self.stop_beating();
-        let released = self.conn().and_then(|mut c| {
-            Ok(c.execute(
-                "UPDATE jobs SET owner = NULL WHERE state = 'working' AND owner = $1",
-                &[&self.inner.owner],
-            )?)
+        // The synchronous client drives its connection on a runtime of its own, which
+        // panics when asked from inside an async runtime (a server dropping its store as
+        // its runtime ends); so the last words go from a thread of their own.
+        let inner = self.inner.clone();
+        let closing = std::thread::spawn(move || {
+            let released = inner.pool.get().and_then(|mut c| {
+                Ok(c.execute(
+                    "UPDATE jobs SET owner = NULL WHERE state = 'working' AND owner = $1",
+                    &[&inner.owner],
+                )?)
+            });
+            if let Err(e) = released {
+                tracing::warn!("cannot release the jobs in progress: {e}");
+            }
+            inner.pool.close();
         });
-        if let Err(e) = released {
-            tracing::warn!("cannot release the jobs in progress: {e}");
-        }
+        let _ = closing.join();
     }
 }
 
 impl PostgresStore {
+    /// Ends the heartbeat thread and waits for it (so it holds no connection).
     fn stop_beating(&self) {
-        self.heartbeat
+        let beat = self
+            .heartbeat
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
+        if let Some(Heartbeat { stop, thread }) = beat {
+            drop(stop);
+            let _ = thread.join();
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use crate::interaction_log::{record, Origin, ScrubbedState};
 use crate::project::Assistant;
 use anyhow::{Context, Result};
 use raymundo_server::{Channel, Incoming, Reply, Responder, Server, Settings};
-use raymundo_store::{SqliteStore, Store};
+use raymundo_store::Backend;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -36,7 +36,7 @@ pub struct Args {
 struct AssistantResponder {
     assistant: Assistant,
     engine: Option<IntentEngine>,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Backend>,
 }
 
 /// The channel's name in the interaction log.
@@ -89,8 +89,7 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         })
     })
     .context("the server's settings (environment or .env)")?;
-    let db = config.root.join(&config.server.database);
-    let store = Arc::new(SqliteStore::open(&db)?);
+    let store = crate::database::open(&config.root, &config.server)?;
 
     let assistant = Assistant::open_with(root, args.llm.as_deref())?;
     let method = method_of(&assistant, None)?;
