@@ -2,7 +2,7 @@
 //! (`cargo run --release -p raymundo-store --example record_cost [N] [DIR]`) or in a
 //! PostgreSQL database (`... record_cost [N] postgres://user:password@host:port/database`).
 
-use raymundo_store::{Interactions, NewInteraction, RetrievedChunk, Store};
+use raymundo_store::{NewInteraction, RetrievedChunk};
 use std::collections::BTreeMap;
 use std::time::Instant;
 

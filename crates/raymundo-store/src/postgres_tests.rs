@@ -155,19 +155,20 @@ fn two_servers_claiming_at_once_never_share_a_job_nor_break_a_users_order() {
 #[test]
 fn a_live_servers_jobs_are_not_taken_and_a_dead_servers_are_after_its_lease() {
     let Some(url) = fresh() else { return };
-    let a = PostgresStore::open_with(&url, &lease(1)).unwrap();
-    let b = PostgresStore::open_with(&url, &lease(1)).unwrap();
+    // Leases are whole seconds: 2 s, renewed every 0.67 s.
+    let a = PostgresStore::open_with(&url, &lease(2)).unwrap();
+    let b = PostgresStore::open_with(&url, &lease(2)).unwrap();
     let Accepted::Queued(id) = a.accept(&job("m1", "A")).unwrap() else {
         panic!()
     };
     assert_eq!(a.claim_next().unwrap().unwrap().id, id);
     // A keeps working past its lease: its heartbeat renews it.
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(Duration::from_millis(3500));
     assert_eq!(b.requeue_in_progress().unwrap(), 0, "a live server's job");
     assert!(b.claim_next().unwrap().is_none());
     // A dies (stops renewing): after the lease, B takes the job over.
     a.stop_heartbeat();
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(Duration::from_millis(4000));
     let j = b.claim_next().unwrap().expect("taken over");
     assert_eq!((j.id, j.attempts), (id, 1));
     assert_eq!(j.text, "texto de m1");
