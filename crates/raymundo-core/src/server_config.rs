@@ -14,8 +14,11 @@ pub struct ServerConfig {
     pub graph_url: String,
     /// Graph API version in the sending URL.
     pub graph_version: String,
-    /// The SQLite database (queue, de-duplication keys, sent messages, feedback), relative
-    /// to the project root.
+    /// The database (queue, de-duplication keys, sent messages, feedback, interaction log,
+    /// conversation memory): a SQLite file path relative to the project root, or a
+    /// `postgres://user@host:port/database` URL for a database several servers share. The
+    /// `RAYMUNDO_DATABASE_URL` environment variable (or `.env` key) overrides it, so a
+    /// password need not be written here.
     pub database: PathBuf,
     /// Threads answering queued messages (different users in parallel, one user in order).
     pub workers: usize,

@@ -1,7 +1,8 @@
-//! Measures the cost of recording one turn in a SQLite store on this machine's disk:
-//! `cargo run --release -p raymundo-store --example record_cost [N] [DIR]`.
+//! Measures the cost of recording one turn: in a SQLite store on this machine's disk
+//! (`cargo run --release -p raymundo-store --example record_cost [N] [DIR]`) or in a
+//! PostgreSQL database (`... record_cost [N] postgres://user:password@host:port/database`).
 
-use raymundo_store::{Interactions, NewInteraction, RetrievedChunk, SqliteStore, Store};
+use raymundo_store::{NewInteraction, RetrievedChunk};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -10,12 +11,17 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(2000);
-    let dir = match std::env::args().nth(2) {
-        Some(d) => tempfile::tempdir_in(d),
-        None => tempfile::tempdir(),
+    let target = std::env::args().nth(2);
+    let dir = match target.as_deref() {
+        Some(d) if !d.contains("://") => tempfile::tempdir_in(d),
+        _ => tempfile::tempdir(),
     }
     .expect("a temporary folder");
-    let store = SqliteStore::open(&dir.path().join("raymundo.db")).expect("open the store");
+    let spec = match target {
+        Some(url) if url.contains("://") => url,
+        _ => "raymundo.db".to_string(),
+    };
+    let store = raymundo_store::open(&spec, dir.path()).expect("open the store");
     let mut turn = NewInteraction {
         at: 1_700_000_000,
         channel: "whatsapp".into(),

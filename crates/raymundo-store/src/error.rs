@@ -14,18 +14,37 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     /// The database was written by a newer Raymundo.
-    #[error("the database {path} has schema version {found}; this Raymundo knows up to {known}: upgrade Raymundo")]
+    #[error("the database {database} has schema version {found}; this Raymundo knows up to {known}: upgrade Raymundo")]
     TooNew {
-        /// The database file.
-        path: PathBuf,
-        /// Version in the file.
+        /// The database (a file, or a URL without its password).
+        database: String,
+        /// Version in the database.
         found: i64,
         /// Newest version this build knows.
         known: i64,
     },
-    /// A query failed.
+    /// A SQLite query failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database setting is a URL that cannot be used (the password is never shown).
+    #[error("bad database URL {url}: {reason}")]
+    BadUrl {
+        /// The URL with its password replaced by `***`.
+        url: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// PostgreSQL could not be reached or refused the login.
+    #[error("cannot connect to PostgreSQL at {target}: {reason}")]
+    Connect {
+        /// `user@host:port/database`, never the password.
+        target: String,
+        /// Connection refused, authentication failed, no such database ...
+        reason: String,
+    },
+    /// A PostgreSQL query failed.
+    #[error("PostgreSQL error: {}", crate::postgres_pool::describe(.0))]
+    Postgres(#[from] postgres::Error),
     /// A job id that does not exist (or is not in the expected state).
     #[error("job {0} not found")]
     NoSuchJob(i64),

@@ -1,10 +1,12 @@
-//! The interaction log: round trip, filters, reviews, feedback, reopening, memory.
+//! The interaction log on every backend: round trip, filters, reviews, feedback, reopening,
+//! memory.
 
+use crate::backends::{contains, on_every_backend};
 use crate::*;
-use raymundo_core::{ConversationState, PendingIntent, Remembered, Speaker};
+use raymundo_core::{PendingIntent, Remembered, Speaker};
 use std::collections::BTreeMap;
 
-fn turn(store: &SqliteStore, message_id: &str, message: &str) -> NewInteraction {
+fn turn(store: &std::sync::Arc<dyn Backend>, message_id: &str, message: &str) -> NewInteraction {
     NewInteraction {
         at: 1_700_000_000,
         channel: "whatsapp".into(),
@@ -38,21 +40,16 @@ fn turn(store: &SqliteStore, message_id: &str, message: &str) -> NewInteraction 
     }
 }
 
-#[test]
-fn a_turn_reads_back_as_recorded_and_survives_reopening() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("raymundo.db");
+on_every_backend! {
+fn a_turn_reads_back_as_recorded_and_survives_reopening(db) {
     let mut t = {
-        let store = SqliteStore::open(&path).unwrap();
+        let store = db.open();
         turn(&store, "wamid.1", "¿A qué hora abren?")
     };
     t.intent = Some("crear_presentacion".into());
     t.parameters = Some(serde_json::json!({"tema": "riego", "num_diapos": 5}));
-    let id = SqliteStore::open(&path)
-        .unwrap()
-        .record_interaction(&t)
-        .unwrap();
-    let store = SqliteStore::open(&path).unwrap();
+    let id = db.open().record_interaction(&t).unwrap();
+    let store = db.open();
     let got = store.interaction(id).unwrap().expect("recorded");
     assert_eq!(got.turn, t);
     assert_eq!(got.feedback, None);
@@ -60,9 +57,8 @@ fn a_turn_reads_back_as_recorded_and_survives_reopening() {
     assert!(store.interaction(id + 1).unwrap().is_none());
 }
 
-#[test]
-fn bad_turns_are_refused_with_what_was_wrong_and_nothing_is_written() {
-    let store = SqliteStore::open_in_memory().unwrap();
+fn bad_turns_are_refused_with_what_was_wrong_and_nothing_is_written(db) {
+    let store = db.open();
     let mut t = turn(&store, "m", "hola");
     t.latency_ms.insert("answer".into(), f64::NAN);
     let err = store.record_interaction(&t).unwrap_err().to_string();
@@ -80,9 +76,8 @@ fn bad_turns_are_refused_with_what_was_wrong_and_nothing_is_written() {
         .is_empty());
 }
 
-#[test]
-fn filters_select_unreviewed_out_of_scope_thumbs_down_intent_and_since() {
-    let store = SqliteStore::open_in_memory().unwrap();
+fn filters_select_unreviewed_out_of_scope_thumbs_down_intent_and_since(db) {
+    let store = db.open();
     let a = store
         .record_interaction(&turn(&store, "m1", "¿horario?"))
         .unwrap();
@@ -172,11 +167,8 @@ fn filters_select_unreviewed_out_of_scope_thumbs_down_intent_and_since() {
     assert_eq!(store.interaction(c).unwrap().unwrap().feedback, Some(1));
 }
 
-#[test]
-fn a_review_is_saved_replaced_and_refused_for_an_unknown_turn() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("raymundo.db");
-    let store = SqliteStore::open(&path).unwrap();
+fn a_review_is_saved_replaced_and_refused_for_an_unknown_turn(db) {
+    let store = db.open();
     let id = store
         .record_interaction(&turn(&store, "m1", "¿horario?"))
         .unwrap();
@@ -191,7 +183,7 @@ fn a_review_is_saved_replaced_and_refused_for_an_unknown_turn() {
     review.verdict = Verdict::OutOfScope;
     store.review(id, &review).unwrap();
     drop(store);
-    let store = SqliteStore::open(&path).unwrap();
+    let store = db.open();
     assert_eq!(
         store.interaction(id).unwrap().unwrap().review,
         Some(review.clone())
@@ -209,12 +201,9 @@ fn a_review_is_saved_replaced_and_refused_for_an_unknown_turn() {
         .contains("maybe"));
 }
 
-#[test]
-fn conversation_memory_survives_reopening_and_is_keyed_by_a_hash() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("raymundo.db");
+fn conversation_memory_survives_reopening_and_is_keyed_by_a_hash(db) {
     {
-        let store = SqliteStore::open(&path).unwrap();
+        let store = db.open();
         let say = |speaker, text: &str, at| Remembered {
             speaker,
             text: text.into(),
@@ -251,7 +240,7 @@ fn conversation_memory_survives_reopening_and_is_keyed_by_a_hash() {
                 .unwrap();
         }
     }
-    let store = SqliteStore::open(&path).unwrap();
+    let store = db.open();
     let recent = store.recent("whatsapp:5215550001", 0, 10).unwrap();
     assert_eq!(recent.len(), 2);
     assert_eq!(recent[0].text, "¿A qué hora abren?");
@@ -277,26 +266,14 @@ fn conversation_memory_survives_reopening_and_is_keyed_by_a_hash() {
         .is_empty());
     assert!(store.pending("whatsapp:5215550001").unwrap().is_none());
     drop(store);
-    let bytes = std::fs::read(&path).unwrap();
-    let wal = std::fs::read(path.with_extension("db-wal")).unwrap_or_default();
-    for haystack in [&bytes, &wal] {
-        assert!(!contains(haystack, b"5215550001"));
-    }
+    assert!(!contains(&db.contents(), b"5215550001"));
 }
 
-/// Whether `needle` occurs in `haystack`.
-pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-#[test]
-fn no_phone_number_or_email_of_a_pii_rich_message_reaches_the_database_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("raymundo.db");
+fn no_phone_number_or_email_of_a_pii_rich_message_reaches_the_database_file(db) {
     let phone = "5215550001";
     let message = "Soy Ana, mi correo es ana.perez@example.com y mi celular +52 33 1234 5678; \
                    llámenme al 5215550001";
-    let store = SqliteStore::open(&path).unwrap();
+    let store = db.open();
     // The way a WhatsApp message goes: queued with the number, answered, forgotten.
     let job = match store
         .accept(&NewJob {
@@ -333,8 +310,7 @@ fn no_phone_number_or_email_of_a_pii_rich_message_reaches_the_database_file() {
         .unwrap();
     store.complete(job).unwrap();
     drop(store);
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes.extend(std::fs::read(path.with_extension("db-wal")).unwrap_or_default());
+    let bytes = db.contents();
     for secret in [
         "5215550001",
         "1234 5678",
@@ -347,4 +323,5 @@ fn no_phone_number_or_email_of_a_pii_rich_message_reaches_the_database_file() {
         );
     }
     assert!(contains(&bytes, "[EMAIL]".as_bytes()));
+}
 }

@@ -9,9 +9,12 @@
 //! messages Raymundo sent (so a reaction to one of them can be stored as feedback), delivery
 //! statuses and feedback.
 //!
-//! Everything is behind the [`Store`] trait (synchronous `&self` methods, `Send + Sync`), so a
-//! second backend (PostgreSQL, issue 7) can implement it; [`SqliteStore`] is the embedded
-//! one. Phone numbers are kept in clear only where the reply needs them (a queued job, until
+//! Everything is behind the [`Store`] trait (synchronous `&self` methods, `Send + Sync`),
+//! implemented twice: [`SqliteStore`], the embedded one (one file, one server), and
+//! [`PostgresStore`], a database several servers share (de-duplication across servers, claims
+//! that never hand one job or one user's two jobs to two servers, leases so a dead server's
+//! jobs are taken over). [`open`] picks one from the `[server] database` setting; one test
+//! suite runs on both. Phone numbers are kept in clear only where the reply needs them (a queued job, until
 //! it is answered); everywhere else a user is a salted SHA-256 key ([`Store::user_key`]).
 //!
 //! The interaction log ([`Interactions`]) keeps one row per answered turn (channel, scrubbed
@@ -23,16 +26,26 @@
 
 mod error;
 mod interaction;
+mod interaction_rows;
+mod open;
+mod postgres_conversation;
+mod postgres_interactions;
+mod postgres_pool;
+mod postgres_store;
 mod sqlite;
 mod sqlite_conversation;
 mod sqlite_interactions;
 mod sqlite_snapshot;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod types;
 
 pub use error::StoreError;
 pub use interaction::{
     Interaction, InteractionFilter, Interactions, NewInteraction, RetrievedChunk, Review, Verdict,
 };
+pub use open::{open, Backend, DATABASE_URL_VAR};
+pub use postgres_store::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 pub use types::{
     Accepted, DeliveryStatus, Feedback, Job, JobState, NewJob, Outbound, QueueCounts, StoreStats,
@@ -104,7 +117,13 @@ pub trait Store: Send + Sync {
 }
 
 #[cfg(test)]
+mod backends;
+
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]
 mod interaction_tests;
+
+#[cfg(test)]
+mod postgres_tests;

@@ -156,7 +156,7 @@ impl SqliteStore {
         let known = MIGRATIONS.len() as i64;
         if version > known {
             return Err(StoreError::TooNew {
-                path: path.to_path_buf(),
+                database: path.display().to_string(),
                 found: version,
                 known,
             });
@@ -198,7 +198,7 @@ impl SqliteStore {
 
 /// 16 random bytes as hex, from the operating system (a hash of time and process where
 /// there is no `/dev/urandom`).
-fn fresh_salt() -> String {
+pub(crate) fn fresh_salt() -> String {
     use std::io::Read;
     let mut bytes = [0u8; 16];
     let from_os = std::fs::File::open("/dev/urandom")
@@ -212,6 +212,7 @@ fn fresh_salt() -> String {
     raymundo_core::to_hex(&bytes)
 }
 
+/// Seconds since the Unix epoch.
 pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

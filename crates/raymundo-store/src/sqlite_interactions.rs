@@ -1,13 +1,13 @@
 //! [`Interactions`] on SQLite: one row per turn, the review in the same row, feedback
 //! joined from the replies Raymundo sent for the turn's inbound message.
 
+use crate::interaction_rows::{encode, finite, parse, validate, RawRow};
 use crate::{
-    Interaction, InteractionFilter, Interactions, NewInteraction, RetrievedChunk, Review,
-    SqliteStore, StoreError, Verdict,
+    Interaction, InteractionFilter, Interactions, NewInteraction, Review, SqliteStore, StoreError,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const COLUMNS: &str = "i.id, i.at, i.channel, i.user_key, i.message_id, i.message, i.query,
     i.step, i.intent, i.parameters, i.confidence, i.chunks, i.answer, i.provider, i.in_scope,
@@ -16,18 +16,6 @@ const COLUMNS: &str = "i.id, i.at, i.channel, i.user_key, i.message_id, i.messag
     (SELECT CASE WHEN MIN(f.value) < 0 THEN -1 WHEN MAX(f.value) > 0 THEN 1 END
      FROM outbound o JOIN feedback f ON f.message_id = o.message_id
      WHERE o.channel = i.channel AND o.in_reply_to = i.message_id)";
-
-/// A row as read, before its JSON columns are parsed.
-struct RawRow {
-    id: i64,
-    turn: NewInteraction,
-    parameters: Option<String>,
-    chunks: String,
-    latency: String,
-    verdict: Option<String>,
-    review: (Option<String>, Option<String>, Option<String>, Option<i64>),
-    feedback: Option<i8>,
-}
 
 fn raw(r: &Row<'_>) -> rusqlite::Result<RawRow> {
     Ok(RawRow {
@@ -61,90 +49,10 @@ fn raw(r: &Row<'_>) -> rusqlite::Result<RawRow> {
     })
 }
 
-fn corrupt(id: i64, what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("interaction {id}, {what}: {e}"))
-}
-
-fn parse(row: RawRow) -> Result<Interaction, StoreError> {
-    let id = row.id;
-    let mut turn = row.turn;
-    turn.parameters = row
-        .parameters
-        .map(|p| serde_json::from_str(&p))
-        .transpose()
-        .map_err(|e| corrupt(id, "parameters", e))?;
-    let chunks: Vec<(String, u32, f32)> =
-        serde_json::from_str(&row.chunks).map_err(|e| corrupt(id, "chunks", e))?;
-    turn.chunks = chunks
-        .into_iter()
-        .map(|(doc, position, score)| RetrievedChunk {
-            doc,
-            position,
-            score,
-        })
-        .collect();
-    turn.latency_ms = serde_json::from_str(&row.latency).map_err(|e| corrupt(id, "latency", e))?;
-    let review = match row.verdict {
-        None => None,
-        Some(v) => {
-            let (corrected_answer, corrected_intent, reviewer, at) = row.review;
-            Some(Review {
-                verdict: Verdict::parse(&v).map_err(|e| corrupt(id, "verdict", e))?,
-                corrected_answer,
-                corrected_intent,
-                reviewer: reviewer.unwrap_or_default(),
-                at: at.unwrap_or_default(),
-            })
-        }
-    };
-    Ok(Interaction {
-        id,
-        turn,
-        feedback: row.feedback,
-        review,
-    })
-}
-
-fn validate(turn: &NewInteraction) -> Result<(), StoreError> {
-    let invalid = |what: &str| Err(StoreError::Invalid(format!("interaction: {what}")));
-    if turn.channel.trim().is_empty() {
-        return invalid("the channel is empty");
-    }
-    if turn.user_key.trim().is_empty() {
-        return invalid("the user key is empty");
-    }
-    if !turn.total_ms.is_finite() || turn.total_ms < 0.0 {
-        return invalid(&format!(
-            "total time {} ms is not a duration",
-            turn.total_ms
-        ));
-    }
-    if let Some((stage, ms)) = turn
-        .latency_ms
-        .iter()
-        .find(|(_, ms)| !ms.is_finite() || **ms < 0.0)
-    {
-        return invalid(&format!("stage {stage:?} took {ms} ms, not a duration"));
-    }
-    if let Some(p) = &turn.parameters {
-        if !p.is_object() {
-            return invalid("parameters must be a JSON object");
-        }
-    }
-    Ok(())
-}
-
 impl Interactions for SqliteStore {
     fn record_interaction(&self, turn: &NewInteraction) -> Result<i64, StoreError> {
         validate(turn)?;
-        let chunks: Vec<Value> = turn
-            .chunks
-            .iter()
-            .map(|c| json!([c.doc, c.position, finite(c.score)]))
-            .collect();
-        let chunks = Value::Array(chunks).to_string();
-        let latency = serde_json::to_string(&turn.latency_ms)
-            .map_err(|e| StoreError::Invalid(format!("latency: {e}")))?;
+        let (chunks, latency) = encode(turn)?;
         let conn = self.conn();
         // The log is written without waiting for the disk (`synchronous = NORMAL`: still
         // safe from a crash of the process, a power cut may lose the last turns), which
@@ -272,14 +180,5 @@ impl Interactions for SqliteStore {
             return Err(StoreError::NoSuchInteraction(id));
         }
         Ok(())
-    }
-}
-
-/// A score as stored: NaN and infinities (never expected) become 0.
-fn finite(x: f32) -> f32 {
-    if x.is_finite() {
-        x
-    } else {
-        0.0
     }
 }

@@ -1,5 +1,7 @@
-//! Store behaviour: de-duplication across reopen, per-user order, crash recovery, privacy.
+//! Store behaviour on every backend: de-duplication across reopen, per-user order, crash
+//! recovery, privacy.
 
+use crate::backends::on_every_backend;
 use crate::*;
 
 fn job(id: &str, user: &str, text: &str) -> NewJob {
@@ -21,19 +23,17 @@ fn queued(a: Accepted) -> i64 {
     }
 }
 
-#[test]
-fn a_retry_is_recognised_even_after_reopening() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state/raymundo.db");
+on_every_backend! {
+fn a_retry_is_recognised_even_after_reopening(db) {
     {
-        let store = SqliteStore::open(&path).unwrap();
+        let store = db.open();
         queued(store.accept(&job("wamid.1", "5215550001", "hola")).unwrap());
         assert_eq!(
             store.accept(&job("wamid.1", "5215550001", "hola")).unwrap(),
             Accepted::Duplicate
         );
     }
-    let store = SqliteStore::open(&path).unwrap();
+    let store = db.open();
     assert_eq!(
         store.accept(&job("wamid.1", "5215550001", "hola")).unwrap(),
         Accepted::Duplicate
@@ -45,9 +45,8 @@ fn a_retry_is_recognised_even_after_reopening() {
     assert_eq!(store.queue_counts().unwrap().queued, 2);
 }
 
-#[test]
-fn one_user_in_order_and_users_in_parallel() {
-    let store = SqliteStore::open_in_memory().unwrap();
+fn one_user_in_order_and_users_in_parallel(db) {
+    let store = db.open();
     let a1 = queued(store.accept(&job("m1", "A", "a1")).unwrap());
     let a2 = queued(store.accept(&job("m2", "A", "a2")).unwrap());
     let b1 = queued(store.accept(&job("m3", "B", "b1")).unwrap());
@@ -62,9 +61,8 @@ fn one_user_in_order_and_users_in_parallel() {
     assert_eq!(store.claim_next().unwrap().unwrap().id, a2);
 }
 
-#[test]
-fn a_job_retried_later_still_goes_before_the_users_next_message() {
-    let store = SqliteStore::open_in_memory().unwrap();
+fn a_job_retried_later_still_goes_before_the_users_next_message(db) {
+    let store = db.open();
     let a1 = queued(store.accept(&job("m1", "A", "a1")).unwrap());
     queued(store.accept(&job("m2", "A", "a2")).unwrap());
     assert_eq!(store.claim_next().unwrap().unwrap().id, a1);
@@ -76,12 +74,9 @@ fn a_job_retried_later_still_goes_before_the_users_next_message() {
     assert_eq!((again.id, again.attempts), (a1, 2));
 }
 
-#[test]
-fn jobs_left_working_by_a_crash_are_queued_again_with_their_reply() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("raymundo.db");
+fn jobs_left_working_by_a_crash_are_queued_again_with_their_reply(db) {
     let id = {
-        let store = SqliteStore::open(&path).unwrap();
+        let store = db.open();
         let id = queued(store.accept(&job("m1", "A", "¿horario?")).unwrap());
         let j = store.claim_next().unwrap().unwrap();
         store.save_reply(j.id, "De 9 a 18 h.").unwrap();
@@ -98,7 +93,7 @@ fn jobs_left_working_by_a_crash_are_queued_again_with_their_reply() {
         id
         // dropped while working: a crash
     };
-    let store = SqliteStore::open(&path).unwrap();
+    let store = db.open();
     assert!(
         store.claim_next().unwrap().is_none(),
         "still marked working"
@@ -112,11 +107,8 @@ fn jobs_left_working_by_a_crash_are_queued_again_with_their_reply() {
     assert_eq!(j.address, "A");
 }
 
-#[test]
-fn finished_jobs_forget_the_phone_number_and_text() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("raymundo.db");
-    let store = SqliteStore::open(&path).unwrap();
+fn finished_jobs_forget_the_phone_number_and_text(db) {
+    let store = db.open();
     let a = queued(store.accept(&job("m1", "5215550001", "mi pedido")).unwrap());
     let b = queued(store.accept(&job("m2", "5215550002", "otro")).unwrap());
     store.claim_next().unwrap();
@@ -128,47 +120,27 @@ fn finished_jobs_forget_the_phone_number_and_text() {
         vec![("permanent".to_string(), 1)]
     );
     drop(store);
-    let raw = rusqlite::Connection::open(&path).unwrap();
-    let left: i64 = raw
-        .query_row(
-            "SELECT COUNT(*) FROM jobs WHERE address IS NOT NULL OR text IS NOT NULL
-             OR user_name IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let left = db.count(
+        "SELECT COUNT(*) FROM jobs WHERE address IS NOT NULL OR text IS NOT NULL
+         OR user_name IS NOT NULL",
+    );
     assert_eq!(left, 0);
-    let keys: Vec<String> = raw
-        .prepare("SELECT user_key FROM jobs")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let keys = db.strings("SELECT user_key FROM jobs");
+    assert_eq!(keys.len(), 2);
     assert!(keys.iter().all(|k| !k.contains("555")), "{keys:?}");
 }
 
-#[test]
-fn user_keys_are_stable_per_store_and_differ_between_stores() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("raymundo.db");
-    let k1 = SqliteStore::open(&path)
-        .unwrap()
-        .user_key("whatsapp", "5215550001");
-    let k2 = SqliteStore::open(&path)
-        .unwrap()
-        .user_key("whatsapp", "5215550001");
-    let other = SqliteStore::open_in_memory()
-        .unwrap()
-        .user_key("whatsapp", "5215550001");
+fn user_keys_are_stable_per_store_and_differ_between_stores(db) {
+    let k1 = db.open().user_key("whatsapp", "5215550001");
+    let k2 = db.open().user_key("whatsapp", "5215550001");
+    let other = db.another().open().user_key("whatsapp", "5215550001");
     assert_eq!(k1, k2);
     assert_ne!(k1, other, "the salt is per store");
     assert_eq!(k1.len(), 32);
 }
 
-#[test]
-fn statuses_feedback_and_stats() {
-    let store = SqliteStore::open_in_memory().unwrap();
+fn statuses_feedback_and_stats(db) {
+    let store = db.open();
     let id = queued(store.accept(&job("m1", "A", "hola")).unwrap());
     let j = store.claim_next().unwrap().unwrap();
     store
@@ -229,14 +201,10 @@ fn statuses_feedback_and_stats() {
     assert!(store.feedback("wamid.ours").unwrap().is_empty());
 }
 
-#[test]
-fn a_database_from_a_newer_raymundo_is_refused_with_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("raymundo.db");
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .pragma_update(None, "user_version", 99)
-        .unwrap();
-    let err = SqliteStore::open(&path).err().unwrap().to_string();
+fn a_database_from_a_newer_raymundo_is_refused_with_a_clear_error(db) {
+    db.set_schema_version(99);
+    let err = db.try_open().err().unwrap().to_string();
     assert!(err.contains("schema version 99"), "{err}");
+    assert!(!err.contains(crate::testing::PASSWORD), "{err}");
+}
 }

@@ -8,19 +8,19 @@ use raymundo_core::{ConversationState, PendingIntent, Remembered, StateError};
 use raymundo_store::{Interactions, NewInteraction, RetrievedChunk};
 use std::collections::BTreeMap;
 
-/// The project's store, for commands that read what `serve` and `chat` recorded; fails,
-/// saying so, when nothing was recorded yet.
+/// The project's store (either backend), for commands that read what `serve` and `chat`
+/// recorded; fails, saying so, when a SQLite file does not exist yet (nothing recorded).
 pub fn open_recorded(
     config: &raymundo_core::Config,
-) -> anyhow::Result<raymundo_store::SqliteStore> {
-    let db = config.root.join(&config.server.database);
-    if !db.exists() {
+) -> anyhow::Result<std::sync::Arc<dyn raymundo_store::Backend>> {
+    let spec = crate::database::spec(&config.root, &config.server);
+    if crate::database::is_file(&spec) && !config.root.join(&spec).exists() {
         anyhow::bail!(
             "no database at {}: nothing has been recorded yet (run `raymundo serve` or `raymundo chat`)",
-            db.display()
+            config.root.join(&spec).display()
         );
     }
-    Ok(raymundo_store::SqliteStore::open(&db)?)
+    crate::database::open(&config.root, &config.server)
 }
 
 /// `text` with e-mail addresses, phone numbers, ids and card numbers replaced by

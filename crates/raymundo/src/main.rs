@@ -8,6 +8,7 @@ use std::path::PathBuf;
 mod answer_chain;
 mod commands;
 mod conversation;
+mod database;
 mod intent_engine;
 mod interaction_log;
 mod live;

@@ -1,10 +1,10 @@
-//! A real server on an ephemeral port over a real SQLite file, a fake responder, and a
+//! A real server on an ephemeral port over a real SQLite file (or any store), a fake responder, and a
 //! fake Graph API that records what it is sent.
 
 use crate::testing::FakeChannel;
 use crate::{Incoming, Reply, Responder, Server, Settings};
 use raymundo_core::ServerConfig;
-use raymundo_store::SqliteStore;
+use raymundo_store::{SqliteStore, Store};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -78,6 +78,17 @@ impl TestServer {
         graph: &FakeChannel,
         tweak: impl FnOnce(&mut ServerConfig, &mut Vec<(String, String)>),
     ) -> Self {
+        let store = Arc::new(SqliteStore::open(db).unwrap());
+        Self::start_on(store, db.parent().unwrap(), graph, tweak)
+    }
+
+    /// Starts on `store` (files it writes go to `dir`), sending to `graph`.
+    pub fn start_on(
+        store: Arc<dyn Store>,
+        dir: &Path,
+        graph: &FakeChannel,
+        tweak: impl FnOnce(&mut ServerConfig, &mut Vec<(String, String)>),
+    ) -> Self {
         let mut config = ServerConfig {
             send_backoff_ms: 10,
             rate_limit_per_minute: 0,
@@ -102,14 +113,13 @@ impl TestServer {
             env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
         })
         .unwrap();
-        let file = db.with_file_name("deck.pptx");
+        let file = dir.join("deck.pptx");
         std::fs::write(&file, b"PK fake pptx").unwrap();
         let responder = Arc::new(FakeResponder {
             calls: Mutex::new(Vec::new()),
             cleared: Mutex::new(Vec::new()),
             file,
         });
-        let store = Arc::new(SqliteStore::open(db).unwrap());
         let server = Server::new(settings, store, responder.clone()).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -1,7 +1,9 @@
-//! The server end to end: real HTTP, real SQLite, a fake responder and a fake Graph API.
+//! The server end to end: real HTTP, real SQLite (and PostgreSQL shared by two servers), a
+//! fake responder and a fake Graph API.
 
 mod api;
 mod harness;
 mod python_clients;
 mod twilio;
+mod two_servers;
 mod whatsapp;

@@ -11,7 +11,6 @@ use crate::interaction_log::{record, Origin, ScrubbedState};
 use crate::project::Assistant;
 use anyhow::Result;
 use raymundo_core::{ConversationState, MemoryState};
-use raymundo_store::{SqliteStore, Store};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
@@ -43,13 +42,12 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     let store = if args.no_store {
         None
     } else {
-        let db = assistant
-            .config
-            .root
-            .join(&assistant.config.server.database);
-        Some(SqliteStore::open(&db)?)
+        Some(crate::database::open(
+            &assistant.config.root,
+            &assistant.config.server,
+        )?)
     };
-    let scrubbed = store.as_ref().map(|s| ScrubbedState(s));
+    let scrubbed = store.as_ref().map(|s| ScrubbedState(&**s));
     let state: &dyn ConversationState = match &scrubbed {
         Some(s) => s,
         None => &memory,
@@ -91,7 +89,7 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
                 user_key: store.user_key("cli", &args.user),
                 message_id: None,
             };
-            record(store, &origin, message, &turn);
+            record(&**store, &origin, message, &turn);
         }
         if args.json {
             let mut v = serde_json::to_value(&turn)?;

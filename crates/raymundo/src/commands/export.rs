@@ -17,7 +17,7 @@ use raymundo_core::{Chunk, Config, Hit};
 use raymundo_index::Index;
 use raymundo_llm::chat::{ChatProvider, ChatRequest, Completion, LlmError, Role};
 use raymundo_llm::prompt::{self, PromptInput, DEFAULT_PERSONALITY};
-use raymundo_store::{Interaction, InteractionFilter, Interactions, Verdict};
+use raymundo_store::{Interaction, InteractionFilter, Verdict};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::Write;

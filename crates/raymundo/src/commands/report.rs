@@ -7,7 +7,7 @@
 use super::stats::{compute, parse_since, Stats};
 use crate::interaction_log::open_recorded;
 use anyhow::{Context, Result};
-use raymundo_store::{Interaction, InteractionFilter, Interactions};
+use raymundo_store::{Interaction, InteractionFilter};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

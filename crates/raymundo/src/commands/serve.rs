@@ -16,7 +16,7 @@ use crate::live::{LiveAssistant, Loaded};
 use crate::project::Assistant;
 use anyhow::{Context, Result};
 use raymundo_server::{Channel, Incoming, Reply, Responder, Server, Settings};
-use raymundo_store::{SqliteStore, Store};
+use raymundo_store::Backend;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,7 +41,7 @@ pub struct Args {
 /// remembered in the store (so it survives a restart), every turn recorded there.
 struct AssistantResponder {
     live: Arc<LiveAssistant>,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Backend>,
 }
 
 /// The channel's name in the interaction log.
@@ -96,8 +96,7 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         })
     })
     .context("the server's settings (environment or .env)")?;
-    let db = config.root.join(&config.server.database);
-    let store = Arc::new(SqliteStore::open(&db)?);
+    let store = crate::database::open(&config.root, &config.server)?;
 
     let assistant = Assistant::open_with(root, args.llm.as_deref())?;
     let method = method_of(&assistant, None)?;

@@ -16,7 +16,7 @@ use super::export::{log_line, write_jsonl};
 use crate::interaction_log::open_recorded;
 use anyhow::{bail, Context, Result};
 use raymundo_core::Config;
-use raymundo_store::{InteractionFilter, Interactions};
+use raymundo_store::InteractionFilter;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -167,15 +167,26 @@ pub fn snapshot(root: &Path, args: SnapshotArgs) -> Result<()> {
     }
     // Computed parts, staged beside the archive.
     let staging = tempfile::tempdir_in(&dir)?;
-    let db = root.join(&config.server.database);
+    let spec = crate::database::spec(&root, &config.server);
+    let db = root.join(&spec);
     let mut turns = 0;
-    if db.exists() {
+    let recorded = !crate::database::is_file(&spec) || db.exists();
+    if crate::database::is_file(&spec) && db.exists() {
         let rel = relative(&root, &db)
             .with_context(|| format!("the database {} is outside the project", db.display()))?;
-        let store = open_recorded(&config)?;
         let copy = staging.path().join("store.db");
-        store.snapshot_to(&copy).context("copying the store")?;
+        raymundo_store::SqliteStore::open(&db)?
+            .snapshot_to(&copy)
+            .context("copying the store")?;
         files.insert(rel, copy);
+    } else if recorded {
+        eprintln!(
+            "note: the store is a PostgreSQL database; the snapshot holds its interaction log \
+             (export/interacciones.jsonl), back the database up with pg_dump"
+        );
+    }
+    if recorded {
+        let store = open_recorded(&config)?;
         let mut log = store.interactions(&InteractionFilter::default())?;
         log.reverse();
         turns = log.len();

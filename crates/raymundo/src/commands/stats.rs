@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Context, Result};
 use raymundo_eval::percentile;
-use raymundo_store::{Interaction, InteractionFilter, Interactions, SqliteStore, Verdict};
+use raymundo_store::{Interaction, InteractionFilter, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -207,14 +207,15 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         .as_deref()
         .map(|s| parse_since(s, now))
         .transpose()?;
-    let db = config.root.join(&config.server.database);
-    if !db.exists() {
+    let spec = crate::database::spec(&config.root, &config.server);
+    let db = config.root.join(&spec);
+    if crate::database::is_file(&spec) && !db.exists() {
         bail!(
             "no database at {}: nothing has been recorded yet (run `raymundo serve` or `raymundo chat`)",
             db.display()
         );
     }
-    let store = SqliteStore::open(&db)?;
+    let store = crate::database::open(&config.root, &config.server)?;
     let turns = store.interactions(&InteractionFilter {
         since,
         ..Default::default()

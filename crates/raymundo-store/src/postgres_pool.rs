@@ -1,0 +1,330 @@
+//! Connections to PostgreSQL: the URL parsed (and shown without its password), errors that
+//! say what was wrong, and a small pool of open clients shared by the store's threads.
+
+use crate::StoreError;
+use postgres::config::{Host, SslMode};
+use postgres::error::SqlState;
+use postgres::{Client, Config, NoTls};
+use std::ops::{Deref, DerefMut};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+/// How long a caller waits for a free connection before giving up.
+const CHECKOUT_WAIT: Duration = Duration::from_secs(30);
+
+/// `url` with the password (in the authority or as `password=`) replaced by `***`.
+pub(crate) fn redact(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let rest = &out[scheme_end + 3..];
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            if let Some(colon) = rest[..at].find(':') {
+                let start = scheme_end + 3 + colon + 1;
+                let end = scheme_end + 3 + at;
+                out.replace_range(start..end, "***");
+            }
+        }
+    }
+    if let Some(pos) = out.find("password=") {
+        let start = pos + "password=".len();
+        let end = out[start..]
+            .find(['&', ' '])
+            .map_or(out.len(), |e| start + e);
+        out.replace_range(start..end, "***");
+    }
+    out
+}
+
+/// Parses a `postgres://` or `postgresql://` URL.
+pub(crate) fn parse_url(url: &str) -> Result<Config, StoreError> {
+    let bad = |reason: String| StoreError::BadUrl {
+        url: redact(url),
+        reason,
+    };
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(bad(
+            "expected postgres://user:password@host:port/database".into()
+        ));
+    }
+    let mut config: Config = url
+        .parse()
+        .map_err(|e: postgres::Error| bad(e.to_string()))?;
+    if config.get_hosts().is_empty() {
+        return Err(bad(
+            "no host (expected postgres://user@host:port/database)".into()
+        ));
+    }
+    if config.get_dbname().is_none() {
+        return Err(bad("no database name after the host".into()));
+    }
+    if matches!(config.get_ssl_mode(), SslMode::Require) {
+        return Err(bad(
+            "sslmode=require, but this build of Raymundo has no TLS: connect over loopback, \
+             a private network or an SSH/stunnel tunnel"
+                .into(),
+        ));
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    config.application_name("raymundo");
+    Ok(config)
+}
+
+/// `user@host:port/database`, for messages.
+pub(crate) fn target(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let port = config
+                .get_ports()
+                .get(i)
+                .or(config.get_ports().first())
+                .copied()
+                .unwrap_or(5432);
+            match h {
+                Host::Tcp(name) => format!("{name}:{port}"),
+                Host::Unix(dir) => format!("{}:{port}", dir.display()),
+            }
+        })
+        .collect();
+    format!(
+        "{}@{}/{}",
+        config.get_user().unwrap_or("?"),
+        hosts.join(","),
+        config.get_dbname().unwrap_or("?")
+    )
+}
+
+/// A PostgreSQL error as one line: the server's message (with its detail) when the server
+/// answered, else the client's.
+pub(crate) fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                text = format!("{text}: {s}");
+                source = s.source();
+            }
+            text
+        }
+    }
+}
+
+/// Opens one connection; a failure names the server and what went wrong, never the
+/// password.
+pub(crate) fn connect(config: &Config) -> Result<Client, StoreError> {
+    config.connect(NoTls).map_err(|e| {
+        let user = config.get_user().unwrap_or("?");
+        let reason = match e.code() {
+            Some(c) if *c == SqlState::INVALID_PASSWORD => {
+                format!("authentication failed for user {user:?} (check the password)")
+            }
+            Some(c) if *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
+                format!("authentication failed: the server does not let user {user:?} in")
+            }
+            Some(c) if *c == SqlState::INVALID_CATALOG_NAME => format!(
+                "database {:?} does not exist (create it: createdb {})",
+                config.get_dbname().unwrap_or("?"),
+                config.get_dbname().unwrap_or("?")
+            ),
+            _ => {
+                let text = describe(&e);
+                if text.contains("Connection refused") {
+                    "connection refused (is PostgreSQL running and listening there?)".into()
+                } else if text.contains("password missing") {
+                    "the server asks for a password and the URL has none".into()
+                } else {
+                    text
+                }
+            }
+        };
+        StoreError::Connect {
+            target: target(config),
+            reason,
+        }
+    })
+}
+
+/// At most `limit` open clients; idle ones are reused, broken ones dropped.
+pub(crate) struct Pool {
+    config: Config,
+    limit: usize,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Client>,
+    open: usize,
+}
+
+impl Pool {
+    /// A pool that opens its first connection now (so a bad URL or password fails at once).
+    pub(crate) fn new(config: Config, limit: usize) -> Result<Self, StoreError> {
+        let first = connect(&config)?;
+        Ok(Self {
+            config,
+            limit: limit.max(1),
+            state: Mutex::new(PoolState {
+                idle: vec![first],
+                open: 1,
+            }),
+            freed: Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A connection, waiting for one to be returned when `limit` are in use.
+    pub(crate) fn get(&self) -> Result<Conn<'_>, StoreError> {
+        let mut state = self.lock();
+        loop {
+            if let Some(client) = state.idle.pop() {
+                if client.is_closed() {
+                    state.open -= 1;
+                    continue;
+                }
+                return Ok(Conn {
+                    pool: self,
+                    client: Some(client),
+                });
+            }
+            if state.open < self.limit {
+                state.open += 1;
+                drop(state);
+                return match connect(&self.config) {
+                    Ok(client) => Ok(Conn {
+                        pool: self,
+                        client: Some(client),
+                    }),
+                    Err(e) => {
+                        self.lock().open -= 1;
+                        self.freed.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            let (next, timeout) = self
+                .freed
+                .wait_timeout(state, CHECKOUT_WAIT)
+                .unwrap_or_else(|p| p.into_inner());
+            state = next;
+            if timeout.timed_out() && state.idle.is_empty() && state.open >= self.limit {
+                return Err(StoreError::Connect {
+                    target: target(&self.config),
+                    reason: format!(
+                        "all {} connections of the pool stayed busy for {} s",
+                        self.limit,
+                        CHECKOUT_WAIT.as_secs()
+                    ),
+                });
+            }
+        }
+    }
+}
+
+impl Pool {
+    /// Closes the idle connections (call from outside any async runtime).
+    pub(crate) fn close(&self) {
+        let idle = std::mem::take(&mut self.lock().idle);
+        let mut state = self.lock();
+        state.open = state.open.saturating_sub(idle.len());
+        drop(state);
+        drop(idle);
+    }
+}
+
+/// A connection taken from the pool; returned to it when dropped.
+pub(crate) struct Conn<'a> {
+    pool: &'a Pool,
+    client: Option<Client>,
+}
+
+impl Deref for Conn<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client.as_ref().expect("a pooled connection")
+    }
+}
+
+impl DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client.as_mut().expect("a pooled connection")
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        let mut state = self.pool.lock();
+        if client.is_closed() {
+            state.open -= 1;
+        } else {
+            state.idle.push(client);
+        }
+        drop(state);
+        self.pool.freed.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        assert_eq!(
+            redact("postgres://raymundo:s3cret@db.local:5432/raymundo"),
+            "postgres://raymundo:***@db.local:5432/raymundo"
+        );
+        assert_eq!(
+            redact("postgresql://u@h/d?password=s3cret&sslmode=disable"),
+            "postgresql://u@h/d?password=***&sslmode=disable"
+        );
+        assert_eq!(redact("postgres://u@h/d"), "postgres://u@h/d");
+    }
+
+    #[test]
+    fn bad_urls_say_what_is_wrong_without_the_password() {
+        for (url, expected) in [
+            ("mysql://u:s3cret@h/d", "expected postgres://"),
+            ("postgres://u:s3cret@h:notaport/d", "invalid"),
+            ("postgres://u:s3cret@h:5432", "no database name"),
+            ("postgres://u:s3cret@h/d?sslmode=require", "no TLS"),
+        ] {
+            let err = parse_url(url).unwrap_err().to_string();
+            assert!(err.contains(expected), "{url}: {err}");
+            assert!(!err.contains("s3cret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_refused_connection_names_host_and_port() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("postgres://raymundo:s3cret@127.0.0.1:{port}/raymundo");
+        let err = connect(&parse_url(&url).unwrap())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+        assert!(err.contains("connection refused"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}
