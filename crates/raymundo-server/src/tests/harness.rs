@@ -13,6 +13,12 @@ use std::time::Duration;
 pub const APP_SECRET: &str = "test-app-secret";
 pub const VERIFY_TOKEN: &str = "test-verify-token";
 pub const TWILIO_TOKEN: &str = "test-twilio-token";
+/// The intents the review pages offer as corrections.
+pub const INTENTS: [&str; 3] = [
+    "consultar_pedido",
+    "crear_presentacion",
+    "hablar_con_humano",
+];
 
 /// Answers `Respuesta a: <text>`; a text containing `largo` gets a 10,000-character
 /// answer, `presentación` a `.pptx`, `falla` an error, `lento` a 300 ms wait first.
@@ -110,7 +116,13 @@ impl TestServer {
             file,
         });
         let store = Arc::new(SqliteStore::open(db).unwrap());
-        let server = Server::new(settings, store, responder.clone()).unwrap();
+        let admin = crate::AdminSetup {
+            interactions: store.clone(),
+            intents: INTENTS.iter().map(|i| i.to_string()).collect(),
+        };
+        let server = Server::new(settings, store, responder.clone())
+            .unwrap()
+            .with_admin(admin);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {

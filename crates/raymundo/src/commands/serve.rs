@@ -10,7 +10,7 @@ use crate::intent_engine::{method_of, IntentEngine};
 use crate::interaction_log::{record, Origin, ScrubbedState};
 use crate::project::Assistant;
 use anyhow::{Context, Result};
-use raymundo_server::{Channel, Incoming, Reply, Responder, Server, Settings};
+use raymundo_server::{AdminSetup, Channel, Incoming, Reply, Responder, Server, Settings};
 use raymundo_store::{SqliteStore, Store};
 use std::path::Path;
 use std::sync::Arc;
@@ -95,19 +95,27 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     let assistant = Assistant::open_with(root, args.llm.as_deref())?;
     let method = method_of(&assistant, None)?;
     let engine = IntentEngine::load(&assistant, method)?;
+    let admin = AdminSetup {
+        interactions: store.clone(),
+        intents: engine
+            .as_ref()
+            .map(|e| e.set.names())
+            .unwrap_or_default(),
+    };
     let responder = AssistantResponder {
         assistant,
         engine,
         store: store.clone(),
     };
     let channels = format!(
-        "WhatsApp Cloud API {}, Twilio {}, API key {}",
+        "WhatsApp Cloud API {}, Twilio {}, API key {}, /admin {}",
         on_off(settings.whatsapp.is_some()),
         on_off(settings.twilio.is_some()),
         on_off(settings.api_key.is_some()),
+        on_off(settings.admin_token.is_some()),
     );
     let webhook = config.server.webhook_path.clone();
-    let server = Server::new(settings, store, Arc::new(responder))?;
+    let server = Server::new(settings, store, Arc::new(responder))?.with_admin(admin);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
