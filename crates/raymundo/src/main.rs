@@ -9,6 +9,7 @@ mod answer_chain;
 mod commands;
 mod conversation;
 mod intent_engine;
+mod intents_edit;
 mod interaction_log;
 mod project;
 mod scaffold;
@@ -62,6 +63,12 @@ enum Command {
     /// Resolution rate, precision per intent, response times, false positives and volume,
     /// from the turns recorded by `serve` and `chat`.
     Stats(commands::stats::Args),
+    /// Review recorded turns in the terminal: correct, incorrect or out of scope, with the
+    /// corrected answer and intent.
+    Review(commands::review::Args),
+    /// Turn reviews into knowledge: corrected answers become curated FAQ entries
+    /// (data/docs/curadas/), corrected intents become examples in data/intents.json.
+    Curate(commands::curate::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -90,6 +97,8 @@ fn main() -> std::process::ExitCode {
         Command::Demo(a) => commands::demo::run(a),
         Command::Serve(a) => commands::serve::run(&cli.project, a),
         Command::Stats(a) => commands::stats::run(&cli.project, a),
+        Command::Review(a) => commands::review::run(&cli.project, a),
+        Command::Curate(a) => commands::curate::run(&cli.project, a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

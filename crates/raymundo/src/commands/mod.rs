@@ -3,6 +3,7 @@
 pub mod ask;
 pub mod build;
 pub mod chat;
+pub mod curate;
 pub mod demo;
 pub mod eval;
 pub mod eval_answers;
@@ -10,6 +11,7 @@ pub mod eval_intents;
 pub mod init;
 pub mod intents;
 pub mod model;
+pub mod review;
 pub mod search;
 pub mod serve;
 pub mod stats;

@@ -97,10 +97,7 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     let engine = IntentEngine::load(&assistant, method)?;
     let admin = AdminSetup {
         interactions: store.clone(),
-        intents: engine
-            .as_ref()
-            .map(|e| e.set.names())
-            .unwrap_or_default(),
+        intents: engine.as_ref().map(|e| e.set.names()).unwrap_or_default(),
     };
     let responder = AssistantResponder {
         assistant,

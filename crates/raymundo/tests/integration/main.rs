@@ -8,5 +8,6 @@ mod intents;
 mod interactions;
 mod memory;
 mod parity;
+mod review;
 mod server;
 mod support;
