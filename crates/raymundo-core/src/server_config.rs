@@ -48,6 +48,9 @@ pub struct ServerConfig {
     /// Name of the environment (or `.env`) variable holding the API key of `/chat`, `/stats`,
     /// `/clear_history` and `/v1/*`; when it is unset, those are open (bind to 127.0.0.1).
     pub api_key_env: String,
+    /// Name of the environment (or `.env`) variable holding the token of the review pages
+    /// (`/admin`); when it is unset, `/admin` is disabled.
+    pub admin_token_env: String,
     /// The reply to images, audio, documents, locations and other messages Raymundo cannot
     /// read.
     pub unsupported_reply: String,
@@ -80,6 +83,7 @@ impl Default for ServerConfig {
             twilio_api_url: "https://api.twilio.com".into(),
             public_url: None,
             api_key_env: "RAYMUNDO_API_KEY".into(),
+            admin_token_env: "RAYMUNDO_ADMIN_TOKEN".into(),
             unsupported_reply: "Por ahora solo puedo leer mensajes de texto: no puedo ver \
                 imágenes, escuchar audios ni abrir documentos o ubicaciones. Escríbeme tu \
                 pregunta y te respondo con la información de la empresa, o pídeme, por \
@@ -147,6 +151,9 @@ impl ServerConfig {
         }
         if self.api_key_env.trim().is_empty() {
             return Err((field("api_key_env"), "must name a variable".into()));
+        }
+        if self.admin_token_env.trim().is_empty() {
+            return Err((field("admin_token_env"), "must name a variable".into()));
         }
         for (name, text) in [
             ("unsupported_reply", &self.unsupported_reply),

@@ -49,6 +49,7 @@ impl Shared {
 /// Raymundo's HTTP server.
 pub struct Server {
     shared: Arc<Shared>,
+    admin: Option<crate::admin::AdminSetup>,
 }
 
 impl Server {
@@ -97,12 +98,21 @@ impl Server {
                 stopping: AtomicBool::new(false),
                 drain_until: Mutex::new(None),
             }),
+            admin: None,
         })
+    }
+
+    /// Serves the review pages (`/admin`) over `setup`'s interaction log; they also need
+    /// the admin token (`server.admin_token_env`), and say how to set it when it is missing.
+    pub fn with_admin(mut self, setup: crate::admin::AdminSetup) -> Self {
+        self.admin = Some(setup);
+        self
     }
 
     /// The routes.
     pub fn router(&self) -> Router {
-        let webhook = self.shared.settings.config.webhook_path.clone();
+        let settings = &self.shared.settings;
+        let webhook = settings.config.webhook_path.clone();
         Router::new()
             .route(
                 &webhook,
@@ -119,6 +129,16 @@ impl Server {
             .route("/metrics", get(crate::api::metrics))
             .route("/v1/chat/completions", post(crate::openai::completions))
             .route("/v1/models", get(crate::openai::models))
+            .merge(crate::admin::router(
+                settings.admin_token.clone(),
+                settings.config.admin_token_env.clone(),
+                settings
+                    .config
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://")),
+                self.admin.clone(),
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 self.shared.clone(),
                 observe,

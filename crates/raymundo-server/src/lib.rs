@@ -10,8 +10,10 @@
 //! thread, retried with backoff on 5xx/429, permanent refusals recorded) or Twilio. The
 //! HTTP APIs (`/chat`, compatible with the existing WhatsApp bot, and the OpenAI-compatible
 //! `/v1/chat/completions`) answer synchronously on blocking threads. Every request gets an
-//! id, a log line without personal data and its metrics (`/metrics`).
+//! id, a log line without personal data and its metrics (`/metrics`). The review pages
+//! (`/admin`, behind an admin token) show the interaction log and store reviews.
 
+mod admin;
 mod api;
 mod app;
 mod body;
@@ -30,6 +32,7 @@ mod twilio;
 pub mod whatsapp;
 mod worker;
 
+pub use admin::AdminSetup;
 pub use app::{shutdown_signal, Server};
 pub use error::ApiError;
 pub use responder::{Channel, Incoming, Reply, Responder};

@@ -39,6 +39,8 @@ pub struct Settings {
     pub twilio: Option<TwilioSettings>,
     /// The API key of `/chat`, `/stats`, `/clear_history` and `/v1/*`, when configured.
     pub api_key: Option<Secret>,
+    /// The token of the review pages (`/admin`), when configured.
+    pub admin_token: Option<Secret>,
 }
 
 /// A setting that cannot be used, with the variable it came from.
@@ -130,11 +132,19 @@ impl Settings {
             ));
         }
         let api_key = get(&config.api_key_env).map(Secret::new);
+        let admin_token = get(&config.admin_token_env).map(Secret::new);
+        if admin_token.as_ref().is_some_and(|t| t.expose().len() < 12) {
+            return Err(err(
+                &config.admin_token_env,
+                "too short: use at least 12 characters (e.g. `openssl rand -hex 16`)".into(),
+            ));
+        }
         Ok(Self {
             config: config.clone(),
             whatsapp,
             twilio,
             api_key,
+            admin_token,
         })
     }
 }

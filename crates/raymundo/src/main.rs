@@ -10,6 +10,7 @@ mod commands;
 mod conversation;
 mod database;
 mod intent_engine;
+mod intents_edit;
 mod interaction_log;
 mod live;
 mod project;
@@ -78,6 +79,12 @@ enum Command {
     /// The statistics as an HTML page with charts, the worst-rated answers and the latest
     /// eval results.
     Report(commands::report::Args),
+    /// Review recorded turns in the terminal: correct, incorrect or out of scope, with the
+    /// corrected answer and intent.
+    Review(commands::review::Args),
+    /// Turn reviews into knowledge: corrected answers become curated FAQ entries
+    /// (data/docs/curadas/), corrected intents become examples in data/intents.json.
+    Curate(commands::curate::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -111,6 +118,8 @@ fn main() -> std::process::ExitCode {
         Command::Snapshot(a) => commands::snapshot::snapshot(&cli.project, a),
         Command::Restore(a) => commands::snapshot::restore(&cli.project, a),
         Command::Report(a) => commands::report::run(&cli.project, a),
+        Command::Review(a) => commands::review::run(&cli.project, a),
+        Command::Curate(a) => commands::curate::run(&cli.project, a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -91,6 +91,7 @@ twilio_wait_secs = 10              # /twilio answers with TwiML if ready by then
 twilio_api_url = "https://api.twilio.com"
 # public_url = "https://bot.example.com"   # the URL Twilio signs (default: from the Host header)
 api_key_env = "RAYMUNDO_API_KEY"   # the variable holding the key of /chat, /stats, /v1/* (unset: open)
+admin_token_env = "RAYMUNDO_ADMIN_TOKEN"   # the variable holding the token of the review pages /admin (unset: disabled)
 # unsupported_reply, rate_limited_reply, error_reply: the Spanish replies to images, audio,
 # locations ..., to a sender over the limit, and when an answer fails.
 "#;
@@ -114,7 +115,9 @@ pub const ENV_EXAMPLE: &str =
 # TWILIO_AUTH_TOKEN=\n\
 # TWILIO_ACCOUNT_SID=\n\
 # API key of /chat, /stats, /clear_history and /v1/* (unset: open; bind to 127.0.0.1)\n\
-# RAYMUNDO_API_KEY=\n";
+# RAYMUNDO_API_KEY=\n\
+# Token of the review pages /admin (unset: disabled; at least 12 characters)\n\
+# RAYMUNDO_ADMIN_TOKEN=\n";
 
 /// The seed's minimal `intents.json`.
 pub const INTENTS_JSON: &str = r#"{

@@ -4,7 +4,7 @@
 use crate::testing::FakeChannel;
 use crate::{Incoming, Reply, Responder, Server, Settings};
 use raymundo_core::ServerConfig;
-use raymundo_store::{SqliteStore, Store};
+use raymundo_store::{Backend, SqliteStore};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -13,6 +13,12 @@ use std::time::Duration;
 pub const APP_SECRET: &str = "test-app-secret";
 pub const VERIFY_TOKEN: &str = "test-verify-token";
 pub const TWILIO_TOKEN: &str = "test-twilio-token";
+/// The intents the review pages offer as corrections.
+pub const INTENTS: [&str; 3] = [
+    "consultar_pedido",
+    "crear_presentacion",
+    "hablar_con_humano",
+];
 
 /// Answers `Respuesta a: <text>`; a text containing `largo` gets a 10,000-character
 /// answer, `presentación` a `.pptx`, `falla` an error, `lento` a 300 ms wait first.
@@ -84,7 +90,7 @@ impl TestServer {
 
     /// Starts on `store` (files it writes go to `dir`), sending to `graph`.
     pub fn start_on(
-        store: Arc<dyn Store>,
+        store: Arc<dyn Backend>,
         dir: &Path,
         graph: &FakeChannel,
         tweak: impl FnOnce(&mut ServerConfig, &mut Vec<(String, String)>),
@@ -120,7 +126,13 @@ impl TestServer {
             cleared: Mutex::new(Vec::new()),
             file,
         });
-        let server = Server::new(settings, store, responder.clone()).unwrap();
+        let admin = crate::AdminSetup {
+            interactions: store.clone(),
+            intents: INTENTS.iter().map(|i| i.to_string()).collect(),
+        };
+        let server = Server::new(settings, store, responder.clone())
+            .unwrap()
+            .with_admin(admin);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {

@@ -1,6 +1,8 @@
 //! The server end to end: real HTTP, real SQLite (and PostgreSQL shared by two servers), a
 //! fake responder and a fake Graph API.
 
+mod admin;
+mod admin_browser;
 mod api;
 mod harness;
 mod python_clients;

@@ -3,7 +3,7 @@
 
 use super::harness::*;
 use crate::testing::FakeChannel;
-use raymundo_store::{PostgresStore, Store};
+use raymundo_store::{Backend, PostgresStore};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ fn two_servers_and_one_database_answer_each_retried_webhook_once_in_order() {
     let graph = FakeChannel::start();
     let servers: Vec<TestServer> = (0..2)
         .map(|_| {
-            let store: Arc<dyn Store> = Arc::new(PostgresStore::open(&url).unwrap());
+            let store: Arc<dyn Backend> = Arc::new(PostgresStore::open(&url).unwrap());
             TestServer::start_on(store, dir.path(), &graph, |c, _| c.workers = 3)
         })
         .collect();

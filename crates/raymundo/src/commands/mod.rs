@@ -3,6 +3,7 @@
 pub mod ask;
 pub mod build;
 pub mod chat;
+pub mod curate;
 pub mod demo;
 pub mod eval;
 pub mod eval_answers;
@@ -13,6 +14,7 @@ pub mod intents;
 pub mod model;
 pub mod reindex;
 pub mod report;
+pub mod review;
 pub mod search;
 pub mod serve;
 pub mod snapshot;

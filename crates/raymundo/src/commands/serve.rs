@@ -15,7 +15,7 @@ use crate::interaction_log::{record, Origin, ScrubbedState};
 use crate::live::{LiveAssistant, Loaded};
 use crate::project::Assistant;
 use anyhow::{Context, Result};
-use raymundo_server::{Channel, Incoming, Reply, Responder, Server, Settings};
+use raymundo_server::{AdminSetup, Channel, Incoming, Reply, Responder, Server, Settings};
 use raymundo_store::Backend;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -101,6 +101,10 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     let assistant = Assistant::open_with(root, args.llm.as_deref())?;
     let method = method_of(&assistant, None)?;
     let engine = IntentEngine::load(&assistant, method)?;
+    let admin = AdminSetup {
+        interactions: store.clone(),
+        intents: engine.as_ref().map(|e| e.set.names()).unwrap_or_default(),
+    };
     let live = Arc::new(LiveAssistant::new(Loaded { assistant, engine }, method));
     let responder = AssistantResponder {
         live: live.clone(),
@@ -108,13 +112,14 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     };
     let reindex_every = config.server.reindex_every_hours;
     let channels = format!(
-        "WhatsApp Cloud API {}, Twilio {}, API key {}",
+        "WhatsApp Cloud API {}, Twilio {}, API key {}, /admin {}",
         on_off(settings.whatsapp.is_some()),
         on_off(settings.twilio.is_some()),
         on_off(settings.api_key.is_some()),
+        on_off(settings.admin_token.is_some()),
     );
     let webhook = config.server.webhook_path.clone();
-    let server = Server::new(settings, store, Arc::new(responder))?;
+    let server = Server::new(settings, store, Arc::new(responder))?.with_admin(admin);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

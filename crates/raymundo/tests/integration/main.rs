@@ -10,6 +10,7 @@ mod interactions;
 mod memory;
 mod parity;
 mod reindex;
+mod review;
 mod server;
 mod snapshot;
 mod support;
