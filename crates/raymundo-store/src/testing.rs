@@ -257,3 +257,31 @@ fn start(bin: &Path) -> Result<TestPostgres, String> {
     }
     Err(last)
 }
+
+/// Every row of every table of the database at `url`, as text (what a dump would hold),
+/// to check that something is, or is not, stored.
+pub fn dump(url: &str) -> String {
+    let mut c =
+        postgres::Client::connect(url, postgres::NoTls).expect("connect to the test server");
+    let tables: Vec<String> = c
+        .query(
+            "SELECT table_name::TEXT FROM information_schema.tables
+             WHERE table_schema = 'public' ORDER BY 1",
+            &[],
+        )
+        .expect("list the tables")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut text = String::new();
+    for t in tables {
+        for row in c
+            .query(&format!("SELECT t::TEXT FROM {t} t"), &[])
+            .expect("read a table")
+        {
+            text.push_str(row.get::<_, &str>(0));
+            text.push('\n');
+        }
+    }
+    text
+}
