@@ -1,7 +1,7 @@
 //! A throwaway PostgreSQL server for tests (this crate's and raymundo-server's, through the
 //! `testing` feature).
 //!
-//! The first call of [`postgres`] looks for `initdb` and `pg_ctl` on `PATH`, then in
+//! The first call of [`postgres()`] looks for `initdb` and `pg_ctl` on `PATH`, then in
 //! `/usr/lib/postgresql/*/bin` (newest first), and starts one server for the whole test
 //! binary: a fresh folder under the system's temporary folder, listening only on
 //! 127.0.0.1 on a free port (its Unix socket inside the folder), password authentication
@@ -10,7 +10,7 @@
 //! removes the folder once the test binary has exited, however it exited.
 //!
 //! `initdb` refuses to run as root: then the server runs as the `postgres` system user
-//! (`setpriv`), which owns the folder. Without PostgreSQL, [`postgres`] returns `None`
+//! (`setpriv`), which owns the folder. Without PostgreSQL, [`postgres()`] returns `None`
 //! (the tests say they skipped it), unless `RAYMUNDO_REQUIRE_POSTGRES=1`, when it panics
 //! with what to install.
 
