@@ -171,12 +171,14 @@ impl Server {
             }
         })
         .await;
-        let left = self
-            .shared
-            .store
-            .queue_counts()
-            .map(|c| c.queued)
-            .unwrap_or(0);
+        // On a blocking thread like every store call (PostgreSQL's synchronous client
+        // refuses to block an async runtime's thread).
+        let shared = self.shared.clone();
+        let left = tokio::task::spawn_blocking(move || {
+            shared.store.queue_counts().map(|c| c.queued).unwrap_or(0)
+        })
+        .await
+        .unwrap_or(0);
         tracing::info!(
             left,
             "stopped; messages left in the queue are answered at the next start"

@@ -1,7 +1,7 @@
 //! A throwaway PostgreSQL server for tests (this crate's and raymundo-server's, through the
 //! `testing` feature).
 //!
-//! The first call of [`postgres`] looks for `initdb` and `pg_ctl` on `PATH`, then in
+//! The first call of [`postgres()`] looks for `initdb` and `pg_ctl` on `PATH`, then in
 //! `/usr/lib/postgresql/*/bin` (newest first), and starts one server for the whole test
 //! binary: a fresh folder under the system's temporary folder, listening only on
 //! 127.0.0.1 on a free port (its Unix socket inside the folder), password authentication
@@ -10,7 +10,7 @@
 //! removes the folder once the test binary has exited, however it exited.
 //!
 //! `initdb` refuses to run as root: then the server runs as the `postgres` system user
-//! (`setpriv`), which owns the folder. Without PostgreSQL, [`postgres`] returns `None`
+//! (`setpriv`), which owns the folder. Without PostgreSQL, [`postgres()`] returns `None`
 //! (the tests say they skipped it), unless `RAYMUNDO_REQUIRE_POSTGRES=1`, when it panics
 //! with what to install.
 
@@ -256,4 +256,32 @@ fn start(bin: &Path) -> Result<TestPostgres, String> {
         }
     }
     Err(last)
+}
+
+/// Every row of every table of the database at `url`, as text (what a dump would hold),
+/// to check that something is, or is not, stored.
+pub fn dump(url: &str) -> String {
+    let mut c =
+        postgres::Client::connect(url, postgres::NoTls).expect("connect to the test server");
+    let tables: Vec<String> = c
+        .query(
+            "SELECT table_name::TEXT FROM information_schema.tables
+             WHERE table_schema = 'public' ORDER BY 1",
+            &[],
+        )
+        .expect("list the tables")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut text = String::new();
+    for t in tables {
+        for row in c
+            .query(&format!("SELECT t::TEXT FROM {t} t"), &[])
+            .expect("read a table")
+        {
+            text.push_str(row.get::<_, &str>(0));
+            text.push('\n');
+        }
+    }
+    text
 }

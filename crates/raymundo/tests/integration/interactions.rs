@@ -59,7 +59,29 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 #[test]
 fn a_follow_up_is_understood_after_a_restart_and_every_turn_is_counted_without_pii() {
     let project = small_project();
-    let p: &Path = project.path();
+    conversation_log(project.path(), None);
+}
+
+/// The same on a PostgreSQL database named in `.env` (`RAYMUNDO_DATABASE_URL`), which
+/// `serve`, `chat` and `stats` all read.
+#[test]
+fn the_same_on_postgresql_through_raymundo_database_url() {
+    let Some(pg) = raymundo_store::testing::postgres() else {
+        return;
+    };
+    let url = pg.fresh_database();
+    let project = small_project();
+    std::fs::write(
+        project.path().join(".env"),
+        format!("RAYMUNDO_DATABASE_URL={url}\n"),
+    )
+    .unwrap();
+    conversation_log(project.path(), Some(&url));
+}
+
+/// Two conversations through `serve` (restarted between turns), one through `chat`, then
+/// `stats`; the log read back and searched for personal data.
+fn conversation_log(p: &Path, database_url: Option<&str>) {
     let user = "ana.perez@example.com";
 
     let (server, url) = start(p);
@@ -117,8 +139,9 @@ fn a_follow_up_is_understood_after_a_restart_and_every_turn_is_counted_without_p
     assert!(contains(&exported, "sábados"));
 
     let db = p.join("data/raymundo.db");
-    let store = raymundo_store::SqliteStore::open(&db).unwrap();
-    let log = raymundo_store::Interactions::interactions(&store, &Default::default()).unwrap();
+    assert_eq!(db.exists(), database_url.is_none(), "the database in use");
+    let store = raymundo_store::open(database_url.unwrap_or("data/raymundo.db"), p).unwrap();
+    let log = store.interactions(&Default::default()).unwrap();
     let joined = log
         .iter()
         .find(|i| i.turn.message == "¿y los sábados?")
@@ -133,8 +156,14 @@ fn a_follow_up_is_understood_after_a_restart_and_every_turn_is_counted_without_p
         .iter()
         .any(|c| c.doc.contains("horarios")));
     drop(store);
-    let mut bytes = std::fs::read(&db).unwrap();
-    bytes.extend(std::fs::read(p.join("data/raymundo.db-wal")).unwrap_or_default());
+    let bytes = match database_url {
+        Some(url) => raymundo_store::testing::dump(url).into_bytes(),
+        None => {
+            let mut bytes = std::fs::read(&db).unwrap();
+            bytes.extend(std::fs::read(p.join("data/raymundo.db-wal")).unwrap_or_default());
+            bytes
+        }
+    };
     for secret in [
         "ana.perez@example.com",
         "luis.gomez",
