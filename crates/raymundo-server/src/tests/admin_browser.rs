@@ -179,6 +179,28 @@ impl Tab {
         assert_eq!(found, true, "nothing matches {selector}");
     }
 
+    /// True when the page fits the window's width (nothing to scroll sideways).
+    fn fits_width(&mut self) -> bool {
+        self.eval("document.documentElement.scrollWidth <= window.innerWidth") == true
+    }
+
+    /// Saves a PNG of the page when `RAYMUNDO_ADMIN_SCREENSHOTS` names a folder (to look at
+    /// the pages as a phone shows them).
+    fn screenshot(&mut self, name: &str) {
+        let Ok(dir) = std::env::var("RAYMUNDO_ADMIN_SCREENSHOTS") else {
+            return;
+        };
+        use base64::Engine;
+        let shot = self.0.call(
+            "Page.captureScreenshot",
+            json!({"format": "png", "captureBeyondViewport": true}),
+        );
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    }
+
     /// Focuses the field `selector` finds and types `text` into it.
     fn type_into(&mut self, selector: &str, text: &str) {
         let found = self.eval(&format!(
@@ -203,11 +225,18 @@ fn a_reviewer_logs_in_filters_and_reviews_a_turn_in_chromium() {
     let (dir, _g, server, seeded) = admin_server(Some(TOKEN));
     let mut tab = browser.tab();
     tab.0.call("Page.enable", json!({}));
+    // A phone's screen.
+    tab.0.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
+    );
     tab.0.call(
         "Page.navigate",
         json!({"url": format!("{}/admin", server.url)}),
     );
     tab.wait_for("document.getElementById('token')");
+    assert!(tab.fits_width(), "the login page is wider than a phone");
+    tab.screenshot("login");
 
     // Log in.
     tab.type_into("#token", TOKEN);
@@ -230,6 +259,8 @@ fn a_reviewer_logs_in_filters_and_reviews_a_turn_in_chromium() {
     // Open a turn and review it.
     tab.click(&format!("a[href='/admin/interactions/{}']", seeded.horario));
     tab.wait_for("document.getElementById('review-form')");
+    assert!(tab.fits_width(), "the turn's page is wider than a phone");
+    tab.screenshot("detail");
     let shown = tab.eval("document.body.innerText");
     assert!(
         shown.as_str().unwrap().contains("¿Cuál es el horario?"),
@@ -247,6 +278,8 @@ fn a_reviewer_logs_in_filters_and_reviews_a_turn_in_chromium() {
     tab.type_into("#reviewer", "Lucía");
     tab.click("#review-form button[type=submit]");
     tab.wait_for("document.getElementById('saved')");
+    assert!(tab.fits_width(), "the list is wider than a phone");
+    tab.screenshot("list");
 
     // The review is in the store.
     let store = SqliteStore::open(&dir.path().join("raymundo.db")).unwrap();

@@ -27,13 +27,16 @@ pub(crate) fn small_project() -> tempfile::TempDir {
     dir
 }
 
+/// The review pages' token written to `.env`.
+const ADMIN_TOKEN: &str = "integration-admin-token";
+
 fn write_env(project: &Path, graph_url: &str) {
     std::fs::write(
         project.join(".env"),
         format!(
             "VERIFY_TOKEN=integration-verify\nAPP_SECRET={APP_SECRET}\n\
              WHATSAPP_TOKEN=integration-token\nPHONE_NUMBER_ID=1122334455667\n\
-             GRAPH_URL={graph_url}\n"
+             GRAPH_URL={graph_url}\nRAYMUNDO_ADMIN_TOKEN={ADMIN_TOKEN}\n"
         ),
     )
     .unwrap();
@@ -176,6 +179,33 @@ fn serve_answers_whatsapp_chat_and_openai_from_the_documents_once_across_a_crash
     let (status, body) = post(&format!("{url}/chat"), &[], b"{\"user_id\": \"42\"}");
     assert_eq!(status, 400);
     assert!(body.contains("mensaje"), "{body}");
+
+    // The review pages, enabled by the token in .env, show that turn and offer the
+    // project's intents as corrections.
+    let bearer = format!("Bearer {ADMIN_TOKEN}");
+    let admin = |path: &str| {
+        ureq::get(&format!("{url}{path}"))
+            .set("Authorization", &bearer)
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap()
+    };
+    let list = admin("/admin?channel=chat_api");
+    assert!(list.contains("¿Cuánto cuesta el envío?"), "{list}");
+    let id = list
+        .split("data-id=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let detail = admin(&format!("/admin/interactions/{id}"));
+    assert!(detail.contains("value=\"crear_presentacion\""), "{detail}");
+    match ureq::get(&format!("{url}/admin")).call() {
+        Err(ureq::Error::Status(401, _)) => {}
+        other => panic!("/admin without the token: {other:?}"),
+    }
 
     // An OpenAI client, streaming.
     let (status, body) = post(
