@@ -130,8 +130,12 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
         let addr = listener.local_addr()?;
+        // Listen for SIGHUP before the pid file tells `reindex` whom to signal: its default
+        // action would end the process.
+        let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("listening for SIGHUP")?;
         let _pid = PidFile::write(pid_file(root))?;
-        tokio::spawn(reload_on_hangup(live.clone()));
+        tokio::spawn(reload_on_hangup(hangups, live.clone()));
         if reindex_every > 0 {
             let every = Duration::from_secs(reindex_every * 3600);
             tokio::spawn(reindex_on_schedule(root.to_path_buf(), live, every));
@@ -169,12 +173,7 @@ impl Drop for PidFile {
 }
 
 /// Reloads the index and intents each time the process gets SIGHUP.
-async fn reload_on_hangup(live: Arc<LiveAssistant>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-        tracing::warn!("cannot listen for SIGHUP: reloads only on schedule");
-        return;
-    };
+async fn reload_on_hangup(mut hangups: tokio::signal::unix::Signal, live: Arc<LiveAssistant>) {
     while hangups.recv().await.is_some() {
         let live = live.clone();
         let outcome = tokio::task::spawn_blocking(move || live.reload()).await;
