@@ -32,7 +32,7 @@ mod twilio;
 pub mod whatsapp;
 mod worker;
 
-pub use admin::AdminSetup;
+pub use admin::{html_escape, AdminSetup};
 pub use app::{shutdown_signal, Server};
 pub use error::ApiError;
 pub use responder::{Channel, Incoming, Reply, Responder};

@@ -9,6 +9,8 @@
 
 mod auth;
 mod pages;
+
+pub use pages::esc as html_escape;
 mod text;
 
 use crate::secret::Secret;

@@ -13,7 +13,7 @@
 use crate::intents_edit::{add_example, unified_diff, write_atomically};
 use anyhow::{bail, Context, Result};
 use raymundo_intents::IntentSet;
-use raymundo_store::{Interaction, InteractionFilter, Interactions, SqliteStore};
+use raymundo_store::{Interaction, InteractionFilter};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -135,14 +135,7 @@ fn confirm(question: &str) -> Result<bool> {
 /// Runs `curate`.
 pub fn run(root: &Path, args: Args) -> Result<()> {
     let config = crate::project::load_config(root)?;
-    let db = config.root.join(&config.server.database);
-    if !db.exists() {
-        bail!(
-            "no database at {}: nothing has been recorded yet (run `raymundo serve` or `raymundo chat`)",
-            db.display()
-        );
-    }
-    let store = SqliteStore::open(&db)?;
+    let store = crate::interaction_log::open_recorded(&config)?;
     let reviewed: Vec<Interaction> = store
         .interactions(&InteractionFilter::default())?
         .into_iter()

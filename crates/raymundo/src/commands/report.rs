@@ -7,6 +7,7 @@
 use super::stats::{compute, parse_since, Stats};
 use crate::interaction_log::open_recorded;
 use anyhow::{Context, Result};
+use raymundo_server::html_escape as esc;
 use raymundo_store::{Interaction, InteractionFilter};
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -112,22 +113,6 @@ fn worst(turns: &[Interaction], n: usize) -> Vec<&Interaction> {
         })
         .take(n)
         .collect()
-}
-
-/// Text made safe for HTML.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Horizontal bars, one per (label, value), scaled to the largest; `unit` follows values.

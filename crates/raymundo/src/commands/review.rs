@@ -4,9 +4,9 @@
 //!
 //! It reads plain lines from stdin, so it can be driven by a pipe as well as by a person.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use raymundo_intents::IntentSet;
-use raymundo_store::{Interaction, InteractionFilter, Interactions, Review, SqliteStore, Verdict};
+use raymundo_store::{Interaction, InteractionFilter, Interactions, Review, Verdict};
 use std::io::{BufRead, Write};
 use std::path::Path;
 
@@ -222,14 +222,7 @@ fn walk(
 /// Runs `review`.
 pub fn run(root: &Path, args: Args) -> Result<()> {
     let config = crate::project::load_config(root)?;
-    let db = config.root.join(&config.server.database);
-    if !db.exists() {
-        bail!(
-            "no database at {}: nothing has been recorded yet (run `raymundo serve` or `raymundo chat`)",
-            db.display()
-        );
-    }
-    let store = SqliteStore::open(&db)?;
+    let store = crate::interaction_log::open_recorded(&config)?;
     let intents_file = config.intents_file();
     let intents = if intents_file.exists() {
         IntentSet::load(&intents_file)?.names()
@@ -258,7 +251,7 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         .unwrap_or_else(|| "terminal".into());
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
-    let tally = walk(&turns, &store, &intents, &reviewer, &mut input, &mut out)?;
+    let tally = walk(&turns, &*store, &intents, &reviewer, &mut input, &mut out)?;
     writeln!(
         out,
         "\nRevisadas: {}; saltadas: {}; sin ver: {}.",
