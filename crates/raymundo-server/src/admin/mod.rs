@@ -45,6 +45,8 @@ pub(crate) struct AdminState {
     /// Whether the session cookie is marked `Secure` (the public URL is HTTPS).
     secure_cookie: bool,
     setup: Option<AdminSetup>,
+    /// Wrong tokens of the last minute.
+    throttle: auth::Throttle,
 }
 
 /// The `/admin` routes.
@@ -59,6 +61,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(
         token_variable,
         secure_cookie,
         setup,
+        throttle: auth::Throttle::default(),
     });
     Router::new()
         .route("/admin", get(list))
@@ -119,7 +122,16 @@ fn enter<'a>(
     let Some(token) = &app.token else {
         return Err(refuse(app, None));
     };
-    let session = auth::authorize(token, headers).map_err(|d| refuse(app, Some(d)))?;
+    let bearer = auth::has_bearer(headers);
+    if bearer && app.throttle.locked() {
+        return Err(throttled());
+    }
+    let session = auth::authorize(token, headers).map_err(|d| {
+        if bearer {
+            app.throttle.failed();
+        }
+        refuse(app, Some(d))
+    })?;
     match &app.setup {
         Some(setup) => Ok((session, setup)),
         None => Err(html(
@@ -127,6 +139,14 @@ fn enter<'a>(
             pages::message(text::DISABLED_TITLE, text::NO_LOG, Some(&session.csrf)),
         )),
     }
+}
+
+fn throttled() -> Response {
+    tracing::warn!("admin: too many wrong tokens this minute; refusing tokens for now");
+    html(
+        StatusCode::TOO_MANY_REQUESTS,
+        pages::message(text::LOGIN_TITLE, text::THROTTLED, None),
+    )
 }
 
 fn store_failed(e: impl std::fmt::Display, csrf: &str) -> Response {
@@ -230,11 +250,15 @@ async fn login(State(app): State<Arc<AdminState>>, Form(form): Form<LoginForm>) 
     let Some(token) = &app.token else {
         return refuse(&app, None);
     };
+    if app.throttle.locked() {
+        return throttled();
+    }
     if token.matches(form.token.trim()) {
         tracing::info!("admin: logged in");
         see_other("/admin", Some(auth::login_cookie(token, app.secure_cookie)))
     } else {
         tracing::warn!("admin: a login with a wrong token");
+        app.throttle.failed();
         refuse(&app, Some(Denied::Wrong))
     }
 }
