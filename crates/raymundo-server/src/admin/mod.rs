@@ -104,40 +104,58 @@ fn see_other(location: &str, cookie: Option<String>) -> Response {
     r
 }
 
-/// The page for a request that may not see the admin pages: disabled, or the login form.
-fn refuse(app: &AdminState, denied: Option<Denied>) -> Response {
-    match denied {
-        None => html(StatusCode::NOT_FOUND, pages::disabled(&app.token_variable)),
-        Some(Denied::Missing) => html(StatusCode::UNAUTHORIZED, pages::login(false)),
-        Some(Denied::Wrong) => html(StatusCode::UNAUTHORIZED, pages::login(true)),
+/// Why a request may not see the admin pages; answered with the page that says so.
+enum Refusal {
+    /// No admin token is configured (the variable to set).
+    Disabled(String),
+    /// No token, or a wrong one: the login form.
+    Login(Denied),
+    /// Too many wrong tokens this minute.
+    Throttled,
+    /// Signed in, but the server has no interaction log (the session's form token).
+    NoLog(String),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Disabled(variable) => html(StatusCode::NOT_FOUND, pages::disabled(&variable)),
+            Refusal::Login(Denied::Missing) => html(StatusCode::UNAUTHORIZED, pages::login(false)),
+            Refusal::Login(Denied::Wrong) => html(StatusCode::UNAUTHORIZED, pages::login(true)),
+            Refusal::Throttled => throttled(),
+            Refusal::NoLog(csrf) => html(
+                StatusCode::NOT_FOUND,
+                pages::message(text::DISABLED_TITLE, text::NO_LOG, Some(&csrf)),
+            ),
+        }
     }
 }
 
-/// The session and the log, or the page that refuses.
-#[allow(clippy::result_large_err)]
+fn disabled(app: &AdminState) -> Response {
+    Refusal::Disabled(app.token_variable.clone()).into_response()
+}
+
+/// The session and the log, or why not.
 fn enter<'a>(
     app: &'a AdminState,
     headers: &HeaderMap,
-) -> Result<(Session, &'a AdminSetup), Response> {
+) -> Result<(Session, &'a AdminSetup), Refusal> {
     let Some(token) = &app.token else {
-        return Err(refuse(app, None));
+        return Err(Refusal::Disabled(app.token_variable.clone()));
     };
     let bearer = auth::has_bearer(headers);
     if bearer && app.throttle.locked() {
-        return Err(throttled());
+        return Err(Refusal::Throttled);
     }
     let session = auth::authorize(token, headers).map_err(|d| {
         if bearer {
             app.throttle.failed();
         }
-        refuse(app, Some(d))
+        Refusal::Login(d)
     })?;
     match &app.setup {
         Some(setup) => Ok((session, setup)),
-        None => Err(html(
-            StatusCode::NOT_FOUND,
-            pages::message(text::DISABLED_TITLE, text::NO_LOG, Some(&session.csrf)),
-        )),
+        None => Err(Refusal::NoLog(session.csrf)),
     }
 }
 
@@ -191,7 +209,7 @@ async fn list(
 ) -> Response {
     let (session, setup) = match enter(&app, &headers) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let page = q.page.unwrap_or(1).clamp(1, 10_000);
     let on = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty() && s != "0");
@@ -235,7 +253,7 @@ async fn list(
 
 async fn login_form(State(app): State<Arc<AdminState>>, headers: HeaderMap) -> Response {
     match &app.token {
-        None => refuse(&app, None),
+        None => disabled(&app),
         Some(token) if auth::authorize(token, &headers).is_ok() => see_other("/admin", None),
         Some(_) => html(StatusCode::OK, pages::login(false)),
     }
@@ -248,7 +266,7 @@ struct LoginForm {
 
 async fn login(State(app): State<Arc<AdminState>>, Form(form): Form<LoginForm>) -> Response {
     let Some(token) = &app.token else {
-        return refuse(&app, None);
+        return disabled(&app);
     };
     if app.throttle.locked() {
         return throttled();
@@ -259,7 +277,7 @@ async fn login(State(app): State<Arc<AdminState>>, Form(form): Form<LoginForm>) 
     } else {
         tracing::warn!("admin: a login with a wrong token");
         app.throttle.failed();
-        refuse(&app, Some(Denied::Wrong))
+        Refusal::Login(Denied::Wrong).into_response()
     }
 }
 
@@ -275,7 +293,7 @@ async fn logout(
 ) -> Response {
     let (session, _) = match enter(&app, &headers) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if !auth::same(&session.csrf, &form.csrf) {
         return forged(&session);
@@ -298,7 +316,7 @@ async fn detail(
 ) -> Response {
     let (session, setup) = match enter(&app, &headers) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let store = setup.interactions.clone();
     match blocking(move || store.interaction(id)).await {
@@ -359,7 +377,7 @@ async fn save_review(
 ) -> Response {
     let (session, setup) = match enter(&app, &headers) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if !auth::same(&session.csrf, &form.csrf) {
         return forged(&session);
