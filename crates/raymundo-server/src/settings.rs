@@ -169,6 +169,25 @@ mod tests {
     }
 
     #[test]
+    fn the_admin_token_comes_from_the_named_variable_and_must_be_long() {
+        let config = ServerConfig {
+            admin_token_env: "MI_TOKEN".into(),
+            ..ServerConfig::default()
+        };
+        let s = Settings::load(&config, env(&[("MI_TOKEN", "0123456789abcdef")])).unwrap();
+        assert!(s.admin_token.as_ref().unwrap().matches("0123456789abcdef"));
+        assert!(!format!("{s:?}").contains("0123456789abcdef"));
+        let e = Settings::load(&config, env(&[("MI_TOKEN", "corto")])).unwrap_err();
+        assert_eq!(e.variable, "MI_TOKEN");
+        assert!(!e.to_string().contains("corto"), "{e}");
+        let s = Settings::load(
+            &config,
+            env(&[("RAYMUNDO_ADMIN_TOKEN", "0123456789abcdef")]),
+        );
+        assert!(s.unwrap().admin_token.is_none());
+    }
+
+    #[test]
     fn a_partial_whatsapp_setup_names_what_is_missing_and_hides_values() {
         let e = Settings::load(
             &ServerConfig::default(),

@@ -11,7 +11,8 @@ use axum::http::{header, HeaderMap};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "raymundo_admin";
@@ -34,6 +35,39 @@ pub enum Denied {
     Missing,
     /// A wrong bearer token, or a cookie that is forged or expired.
     Wrong,
+}
+
+/// Wrong tokens allowed per minute (login form and bearer together) before every token,
+/// right or wrong, is refused until the minute is over: guessing stays hopeless.
+pub const WRONG_PER_MINUTE: u32 = 10;
+
+/// Counts wrong tokens in a one-minute window.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    window: Mutex<Option<(Instant, u32)>>,
+}
+
+impl Throttle {
+    fn current(&self) -> std::sync::MutexGuard<'_, Option<(Instant, u32)>> {
+        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        if w.is_some_and(|(start, _)| start.elapsed() >= Duration::from_secs(60)) {
+            *w = None;
+        }
+        w
+    }
+
+    /// True while too many wrong tokens were given this minute.
+    pub fn locked(&self) -> bool {
+        self.current()
+            .is_some_and(|(_, wrong)| wrong >= WRONG_PER_MINUTE)
+    }
+
+    /// Counts a wrong token.
+    pub fn failed(&self) {
+        let mut w = self.current();
+        let (_, wrong) = w.get_or_insert((Instant::now(), 0));
+        *wrong += 1;
+    }
 }
 
 fn now() -> u64 {
@@ -101,6 +135,14 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
+}
+
+/// Whether the request carries `Authorization: Bearer`.
+pub fn has_bearer(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer "))
 }
 
 /// Checks the request's bearer token or session cookie against `token`.

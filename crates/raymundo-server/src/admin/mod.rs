@@ -47,6 +47,8 @@ pub(crate) struct AdminState {
     /// Whether the session cookie is marked `Secure` (the public URL is HTTPS).
     secure_cookie: bool,
     setup: Option<AdminSetup>,
+    /// Wrong tokens of the last minute.
+    throttle: auth::Throttle,
 }
 
 /// The `/admin` routes.
@@ -61,6 +63,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(
         token_variable,
         secure_cookie,
         setup,
+        throttle: auth::Throttle::default(),
     });
     Router::new()
         .route("/admin", get(list))
@@ -103,32 +106,67 @@ fn see_other(location: &str, cookie: Option<String>) -> Response {
     r
 }
 
-/// The page for a request that may not see the admin pages: disabled, or the login form.
-fn refuse(app: &AdminState, denied: Option<Denied>) -> Response {
-    match denied {
-        None => html(StatusCode::NOT_FOUND, pages::disabled(&app.token_variable)),
-        Some(Denied::Missing) => html(StatusCode::UNAUTHORIZED, pages::login(false)),
-        Some(Denied::Wrong) => html(StatusCode::UNAUTHORIZED, pages::login(true)),
+/// Why a request may not see the admin pages; answered with the page that says so.
+enum Refusal {
+    /// No admin token is configured (the variable to set).
+    Disabled(String),
+    /// No token, or a wrong one: the login form.
+    Login(Denied),
+    /// Too many wrong tokens this minute.
+    Throttled,
+    /// Signed in, but the server has no interaction log (the session's form token).
+    NoLog(String),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Disabled(variable) => html(StatusCode::NOT_FOUND, pages::disabled(&variable)),
+            Refusal::Login(Denied::Missing) => html(StatusCode::UNAUTHORIZED, pages::login(false)),
+            Refusal::Login(Denied::Wrong) => html(StatusCode::UNAUTHORIZED, pages::login(true)),
+            Refusal::Throttled => throttled(),
+            Refusal::NoLog(csrf) => html(
+                StatusCode::NOT_FOUND,
+                pages::message(text::DISABLED_TITLE, text::NO_LOG, Some(&csrf)),
+            ),
+        }
     }
 }
 
-/// The session and the log, or the page that refuses.
-#[allow(clippy::result_large_err)]
+fn disabled(app: &AdminState) -> Response {
+    Refusal::Disabled(app.token_variable.clone()).into_response()
+}
+
+/// The session and the log, or why not.
 fn enter<'a>(
     app: &'a AdminState,
     headers: &HeaderMap,
-) -> Result<(Session, &'a AdminSetup), Response> {
+) -> Result<(Session, &'a AdminSetup), Refusal> {
     let Some(token) = &app.token else {
-        return Err(refuse(app, None));
+        return Err(Refusal::Disabled(app.token_variable.clone()));
     };
-    let session = auth::authorize(token, headers).map_err(|d| refuse(app, Some(d)))?;
+    let bearer = auth::has_bearer(headers);
+    if bearer && app.throttle.locked() {
+        return Err(Refusal::Throttled);
+    }
+    let session = auth::authorize(token, headers).map_err(|d| {
+        if bearer {
+            app.throttle.failed();
+        }
+        Refusal::Login(d)
+    })?;
     match &app.setup {
         Some(setup) => Ok((session, setup)),
-        None => Err(html(
-            StatusCode::NOT_FOUND,
-            pages::message(text::DISABLED_TITLE, text::NO_LOG, Some(&session.csrf)),
-        )),
+        None => Err(Refusal::NoLog(session.csrf)),
     }
+}
+
+fn throttled() -> Response {
+    tracing::warn!("admin: too many wrong tokens this minute; refusing tokens for now");
+    html(
+        StatusCode::TOO_MANY_REQUESTS,
+        pages::message(text::LOGIN_TITLE, text::THROTTLED, None),
+    )
 }
 
 fn store_failed(e: impl std::fmt::Display, csrf: &str) -> Response {
@@ -173,7 +211,7 @@ async fn list(
 ) -> Response {
     let (session, setup) = match enter(&app, &headers) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let page = q.page.unwrap_or(1).clamp(1, 10_000);
     let on = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty() && s != "0");
@@ -217,7 +255,7 @@ async fn list(
 
 async fn login_form(State(app): State<Arc<AdminState>>, headers: HeaderMap) -> Response {
     match &app.token {
-        None => refuse(&app, None),
+        None => disabled(&app),
         Some(token) if auth::authorize(token, &headers).is_ok() => see_other("/admin", None),
         Some(_) => html(StatusCode::OK, pages::login(false)),
     }
@@ -230,14 +268,18 @@ struct LoginForm {
 
 async fn login(State(app): State<Arc<AdminState>>, Form(form): Form<LoginForm>) -> Response {
     let Some(token) = &app.token else {
-        return refuse(&app, None);
+        return disabled(&app);
     };
+    if app.throttle.locked() {
+        return throttled();
+    }
     if token.matches(form.token.trim()) {
         tracing::info!("admin: logged in");
         see_other("/admin", Some(auth::login_cookie(token, app.secure_cookie)))
     } else {
         tracing::warn!("admin: a login with a wrong token");
-        refuse(&app, Some(Denied::Wrong))
+        app.throttle.failed();
+        Refusal::Login(Denied::Wrong).into_response()
     }
 }
 
@@ -253,7 +295,7 @@ async fn logout(
 ) -> Response {
     let (session, _) = match enter(&app, &headers) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if !auth::same(&session.csrf, &form.csrf) {
         return forged(&session);
@@ -276,7 +318,7 @@ async fn detail(
 ) -> Response {
     let (session, setup) = match enter(&app, &headers) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let store = setup.interactions.clone();
     match blocking(move || store.interaction(id)).await {
@@ -337,7 +379,7 @@ async fn save_review(
 ) -> Response {
     let (session, setup) = match enter(&app, &headers) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if !auth::same(&session.csrf, &form.csrf) {
         return forged(&session);

@@ -272,7 +272,8 @@ pub fn list(v: &ListView) -> String {
     let q = filter_query(f);
     let link = |page: usize, text: &str| {
         let sep = if q.is_empty() { "" } else { "&" };
-        format!("<a href=\"/admin?{q}{sep}page={page}\">{text}</a>")
+        let href = format!("/admin?{q}{sep}page={page}");
+        format!("<a href=\"{}\">{text}</a>", esc(&href))
     };
     b.push_str(&if v.page > 1 {
         link(v.page - 1, t::NEWER)

@@ -15,6 +15,8 @@ pub const LOGIN_LABEL: &str = "Token de administración";
 pub const LOGIN_BUTTON: &str = "Entrar";
 pub const LOGIN_WRONG: &str = "Token incorrecto.";
 pub const LOGIN_NEEDED: &str = "Escribe el token de administración para revisar las respuestas.";
+pub const THROTTLED: &str = "Demasiados intentos con un token incorrecto. Espera un minuto y \
+    vuelve a intentarlo.";
 pub const LOGOUT: &str = "Salir";
 pub const LIST_TITLE: &str = "Interacciones recientes";
 pub const FILTERS: &str = "Filtros";

@@ -412,3 +412,82 @@ fn what_users_wrote_is_escaped_in_the_list_and_the_detail() {
         assert!(!page.contains("<script"), "{page}");
     }
 }
+
+#[test]
+fn guessing_the_token_is_stopped_for_a_minute_after_ten_wrong_ones() {
+    let (_d, _g, s, _) = admin_server(Some(TOKEN));
+    let login = format!("{}/admin/login", s.url);
+    for n in 0..9 {
+        let got = call(
+            "POST",
+            &login,
+            &[],
+            Some(&format!("token=intento-{n:04}-xxxxxx")),
+        );
+        assert_eq!(got.status, 401);
+    }
+    let got = call(
+        "GET",
+        &format!("{}/admin", s.url),
+        &[("Authorization", "Bearer intento-bearer-xxxxx")],
+        None,
+    );
+    assert_eq!(got.status, 401);
+    // Ten wrong ones: now even the right token waits.
+    let got = call("POST", &login, &[], Some(&format!("token={TOKEN}")));
+    assert_eq!(got.status, 429, "{}", got.body);
+    assert!(got.cookie.is_none());
+    assert!(got.body.contains("Espera un minuto"), "{}", got.body);
+    let bearer = format!("Bearer {TOKEN}");
+    let got = call(
+        "GET",
+        &format!("{}/admin", s.url),
+        &[("Authorization", &bearer)],
+        None,
+    );
+    assert_eq!(got.status, 429);
+}
+
+#[test]
+fn the_list_is_paged_by_25_newest_first_keeping_the_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("raymundo.db");
+    let seeded = seed(&db);
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        for n in 10..40 {
+            store
+                .record_interaction(&turn(&store, n, "whatsapp", &format!("pregunta {n}")))
+                .unwrap();
+        }
+    }
+    let graph = FakeChannel::start();
+    let s = TestServer::start(&db, &graph, |_, env| {
+        env.push(("RAYMUNDO_ADMIN_TOKEN".into(), TOKEN.into()));
+    });
+    let bearer = format!("Bearer {TOKEN}");
+    let page = |q: &str| {
+        call(
+            "GET",
+            &format!("{}/admin?{q}", s.url),
+            &[("Authorization", &bearer)],
+            None,
+        )
+        .body
+    };
+    // 33 unreviewed turns: 25, then 8 ending with the oldest.
+    let first = page("unreviewed=1");
+    assert_eq!(ids_listed(&first).len(), 25);
+    assert!(first.contains("pregunta 39"), "newest first");
+    assert!(
+        first.contains("href=\"/admin?unreviewed=1&amp;page=2\""),
+        "{first}"
+    );
+    let second = page("unreviewed=1&page=2");
+    let ids = ids_listed(&second);
+    assert_eq!(ids.len(), 8, "{second}");
+    assert_eq!(ids.last(), Some(&seeded.horario));
+    assert!(!ids.contains(&seeded.pedido), "reviewed, filtered out");
+    assert!(second.contains("href=\"/admin?unreviewed=1&amp;page=1\""));
+    assert!(!second.contains("page=3"));
+}

@@ -4,7 +4,8 @@
 //!    `data/docs/curadas/interaccion-<id>.md` (front matter `source: faq`, the question as
 //!    heading, the corrected answer as body), which the next `raymundo build` indexes. The
 //!    name comes from the interaction's id, so running again rewrites rather than
-//!    duplicates; the question is the message as stored (already scrubbed of personal data).
+//!    duplicates (and removes the entry if the corrected answer is withdrawn); the question
+//!    is the message as stored (already scrubbed of personal data).
 //! 2. Every corrected intent becomes an example of that intent in `data/intents.json`
 //!    (duplicates skipped; `none` adds nothing: the file has no list of negative examples).
 //!    The change is shown as a unified diff and applied after confirmation (`--yes` applies
@@ -55,6 +56,8 @@ pub struct DocsReport {
     pub updated: Vec<PathBuf>,
     /// Files already up to date.
     pub unchanged: usize,
+    /// Files removed because their review no longer has a corrected answer.
+    pub removed: Vec<PathBuf>,
 }
 
 /// Writes the curated entries of `reviewed` into `folder`.
@@ -62,6 +65,12 @@ pub fn write_curated(reviewed: &[Interaction], folder: &Path) -> Result<DocsRepo
     let mut report = DocsReport::default();
     for i in reviewed {
         let Some((name, text)) = curated_entry(i) else {
+            let stale = folder.join(format!("interaccion-{}.md", i.id));
+            if stale.exists() {
+                std::fs::remove_file(&stale)
+                    .with_context(|| format!("removing {}", stale.display()))?;
+                report.removed.push(stale);
+            }
             continue;
         };
         let path = folder.join(name);
@@ -156,12 +165,19 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     for p in &docs.updated {
         println!("updated curated entry: {}", rel(p));
     }
+    for p in &docs.removed {
+        println!(
+            "removed curated entry (its corrected answer was withdrawn): {}",
+            rel(p)
+        );
+    }
     println!(
-        "curated entries: {} new, {} updated, {} unchanged{}",
+        "curated entries: {} new, {} updated, {} unchanged, {} removed{}",
         docs.created.len(),
         docs.updated.len(),
         docs.unchanged,
-        if docs.created.is_empty() && docs.updated.is_empty() {
+        docs.removed.len(),
+        if docs.created.is_empty() && docs.updated.is_empty() && docs.removed.is_empty() {
             ""
         } else {
             " (run `raymundo build` to index them)"

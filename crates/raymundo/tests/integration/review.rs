@@ -146,7 +146,10 @@ fn reviews_from_the_terminal_become_a_curated_answer_and_an_intent_example() {
     assert!(!edited.contains(QUESTION), "none adds no example: {edited}");
     // Running again changes nothing and duplicates nothing.
     let again = ok(p, &["curate", "--yes"]);
-    assert!(again.contains("0 new, 0 updated, 1 unchanged"), "{again}");
+    assert!(
+        again.contains("0 new, 0 updated, 1 unchanged, 0 removed"),
+        "{again}"
+    );
     assert!(again.contains("nothing new"), "{again}");
     assert_eq!(std::fs::read_to_string(&intents).unwrap(), edited);
     assert_eq!(
@@ -168,6 +171,22 @@ fn reviews_from_the_terminal_become_a_curated_answer_and_an_intent_example() {
         "{after}"
     );
     assert!(after["sources"].to_string().contains("curadas"), "{after}");
+
+    // A review whose corrected answer is withdrawn takes its entry with it.
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        let mut r = store
+            .interaction(question)
+            .unwrap()
+            .unwrap()
+            .review
+            .unwrap();
+        r.corrected_answer = None;
+        store.review(question, &r).unwrap();
+    }
+    let removed = ok(p, &["curate", "--yes"]);
+    assert!(removed.contains("1 removed"), "{removed}");
+    assert!(!entry.exists());
 }
 
 /// Every example in an intents file's text.
