@@ -207,15 +207,7 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         .as_deref()
         .map(|s| parse_since(s, now))
         .transpose()?;
-    let spec = crate::database::spec(&config.root, &config.server);
-    let db = config.root.join(&spec);
-    if crate::database::is_file(&spec) && !db.exists() {
-        bail!(
-            "no database at {}: nothing has been recorded yet (run `raymundo serve` or `raymundo chat`)",
-            db.display()
-        );
-    }
-    let store = crate::database::open(&config.root, &config.server)?;
+    let store = crate::interaction_log::open_recorded(&config)?;
     let turns = store.interactions(&InteractionFilter {
         since,
         ..Default::default()
