@@ -163,6 +163,15 @@ fn filters_select_unreviewed_out_of_scope_thumbs_down_intent_and_since(db) {
         ..Default::default()
     };
     assert_eq!(ids(since), vec![c]);
+    // Several bound values at once (each numbered in its backend's own way).
+    let several = |channel: &str| InteractionFilter {
+        channel: Some(channel.into()),
+        intent: Some("crear_presentacion".into()),
+        since: Some(1_700_000_100),
+        ..Default::default()
+    };
+    assert_eq!(ids(several("whatsapp")), vec![c]);
+    assert_eq!(ids(several("twilio")), Vec::<i64>::new());
     assert_eq!(store.interaction(a).unwrap().unwrap().feedback, Some(-1));
     assert_eq!(store.interaction(c).unwrap().unwrap().feedback, Some(1));
 }

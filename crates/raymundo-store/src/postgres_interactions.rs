@@ -1,20 +1,14 @@
 //! [`Interactions`] on PostgreSQL: the same rows as on SQLite (JSON columns as text, read
 //! by the shared parser), feedback joined from the replies sent for the turn's message.
 
-use crate::interaction_rows::{encode, finite, parse, validate, RawRow};
+use crate::interaction_rows::{
+    encode, finite, parse, review_row, select, validate, Bound, RawRow, COLUMNS,
+};
 use crate::{
     Interaction, InteractionFilter, Interactions, NewInteraction, PostgresStore, Review, StoreError,
 };
 use postgres::types::ToSql;
 use postgres::Row;
-
-const COLUMNS: &str = "i.id, i.at, i.channel, i.user_key, i.message_id, i.message, i.query,
-    i.step, i.intent, i.parameters, i.confidence, i.chunks, i.answer, i.provider, i.in_scope,
-    i.resolved, i.handed_off, i.latency, i.total_ms, i.verdict, i.corrected_answer,
-    i.corrected_intent, i.reviewer, i.reviewed_at,
-    (SELECT CASE WHEN MIN(f.value) < 0 THEN -1 WHEN MAX(f.value) > 0 THEN 1 END
-     FROM outbound o JOIN feedback f ON f.message_id = o.message_id
-     WHERE o.channel = i.channel AND o.in_reply_to = i.message_id)";
 
 fn raw(r: &Row) -> RawRow {
     RawRow {
@@ -101,68 +95,34 @@ impl Interactions for PostgresStore {
     }
 
     fn interactions(&self, filter: &InteractionFilter) -> Result<Vec<Interaction>, StoreError> {
-        let mut conditions = vec!["TRUE".to_string()];
-        let mut values: Vec<Box<dyn ToSql + Sync>> = Vec::new();
-        if filter.unreviewed {
-            conditions.push("i.verdict IS NULL".into());
-        }
-        if filter.out_of_scope {
-            conditions.push("i.in_scope = FALSE".into());
-        }
-        if filter.thumbs_down {
-            conditions.push(
-                "EXISTS (SELECT 1 FROM outbound o JOIN feedback f ON f.message_id = o.message_id
-                         WHERE o.channel = i.channel AND o.in_reply_to = i.message_id
-                           AND f.value < 0)"
-                    .into(),
-            );
-        }
-        if let Some(intent) = &filter.intent {
-            values.push(Box::new(intent.clone()));
-            conditions.push(format!("i.intent = ${}", values.len()));
-        }
-        if let Some(channel) = &filter.channel {
-            values.push(Box::new(channel.clone()));
-            conditions.push(format!("i.channel = ${}", values.len()));
-        }
-        if let Some(since) = filter.since {
-            values.push(Box::new(since));
-            conditions.push(format!("i.at >= ${}", values.len()));
-        }
-        let limit = if filter.limit == 0 {
-            "ALL".to_string()
-        } else {
-            filter.limit.to_string()
-        };
-        let sql = format!(
-            "SELECT {COLUMNS} FROM interactions i WHERE {} ORDER BY i.id DESC LIMIT {limit}",
-            conditions.join(" AND ")
-        );
+        let (sql, values) = select(filter, '$');
+        let values: Vec<Box<dyn ToSql + Sync>> = values
+            .into_iter()
+            .map(|v| -> Box<dyn ToSql + Sync> {
+                match v {
+                    Bound::Text(t) => Box::new(t),
+                    Bound::Int(n) => Box::new(n),
+                }
+            })
+            .collect();
         let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
         let rows = self.conn()?.query(&sql, &params)?;
         rows.iter().map(|r| parse(raw(r))).collect()
     }
 
     fn review(&self, id: i64, review: &Review) -> Result<(), StoreError> {
-        if review.reviewer.trim().is_empty() {
-            return Err(StoreError::Invalid(
-                "review: the reviewer's name is empty".into(),
-            ));
-        }
-        fn blank(s: &Option<String>) -> Option<&str> {
-            s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-        }
+        let row = review_row(review)?;
         let n = self.conn()?.execute(
             "UPDATE interactions SET verdict = $2, corrected_answer = $3, corrected_intent = $4,
                                      reviewer = $5, reviewed_at = $6
              WHERE id = $1",
             &[
                 &id,
-                &review.verdict.as_str(),
-                &blank(&review.corrected_answer),
-                &blank(&review.corrected_intent),
-                &review.reviewer.trim(),
-                &review.at,
+                &row.verdict,
+                &row.corrected_answer,
+                &row.corrected_intent,
+                &row.reviewer,
+                &row.at,
             ],
         )?;
         if n == 0 {

@@ -117,13 +117,7 @@ pub fn build(
             }
         }
     }
-    let personality = config.root.join(&config.llm.personality);
-    let system = if personality.is_file() {
-        std::fs::read_to_string(&personality)
-            .with_context(|| format!("reading {}", personality.display()))?
-    } else {
-        DEFAULT_PERSONALITY.to_string()
-    };
+    let system = personality(config)?;
     Ok(AnswerChain::new(
         providers,
         ExtractiveAnswerer::new(Some(embedder), config.answer.max_sentences),
@@ -134,6 +128,17 @@ pub fn build(
             not_found_reply: config.answer.out_of_scope.clone(),
         },
     ))
+}
+
+/// The system text of the project: its personality file (`[llm] personality`), or the
+/// built-in one when the file does not exist.
+pub(crate) fn personality(config: &Config) -> Result<String> {
+    let path = config.root.join(&config.llm.personality);
+    if path.is_file() {
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
+    } else {
+        Ok(DEFAULT_PERSONALITY.to_string())
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use raymundo_core::{Chunk, Config, Hit};
 use raymundo_index::Index;
 use raymundo_llm::chat::{ChatProvider, ChatRequest, Completion, LlmError, Role};
-use raymundo_llm::prompt::{self, PromptInput, DEFAULT_PERSONALITY};
+use raymundo_llm::prompt::{self, PromptInput};
 use raymundo_store::{Interaction, InteractionFilter, Verdict};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -185,13 +185,7 @@ fn finetune_lines(config: &Config, turns: &[Interaction]) -> Result<Vec<Value>> 
         .iter()
         .map(|c| ((c.doc.as_str(), c.position), c))
         .collect();
-    let personality = config.root.join(&config.llm.personality);
-    let system = if personality.is_file() {
-        std::fs::read_to_string(&personality)
-            .with_context(|| format!("reading {}", personality.display()))?
-    } else {
-        DEFAULT_PERSONALITY.to_string()
-    };
+    let system = crate::answer_chain::personality(config)?;
     let mut lines = Vec::new();
     let mut missing = 0;
     for i in reviewed {
