@@ -10,7 +10,7 @@ use crate::rate_limit::Verdict;
 use crate::responder::{Channel, Incoming};
 use crate::retry::SendError;
 use raymundo_core::channel_text::{for_whatsapp, split_message, WHATSAPP_MAX_CHARS};
-use raymundo_store::{Job, Outbound};
+use raymundo_store::{Job, Outbound, StoreError};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -146,8 +146,19 @@ fn handle(shared: &Shared, job: Job) {
             }
             let plan = make_plan(shared, &job);
             let json = serde_json::to_string(&plan).unwrap_or_default();
-            if let Err(e) = shared.store.save_reply(job.id, &json) {
-                tracing::warn!("cannot save the reply before sending: {e}");
+            match shared.store.save_reply(job.id, &json) {
+                Ok(()) => {}
+                // Another server sharing the database answers it (this one stalled past
+                // its lease): sending too would answer the user twice.
+                Err(e @ (StoreError::TakenOver(_) | StoreError::NoSuchJob(_))) => {
+                    tracing::warn!("reply dropped, not sent: {e}");
+                    shared.metrics.inc(
+                        "raymundo_errors_total",
+                        &[("stage", "store"), ("kind", "taken_over")],
+                    );
+                    return;
+                }
+                Err(e) => tracing::warn!("cannot save the reply before sending: {e}"),
             }
             plan
         }

@@ -48,6 +48,11 @@ pub enum StoreError {
     /// A job id that does not exist (or is not in the expected state).
     #[error("job {0} not found")]
     NoSuchJob(i64),
+    /// A job this server claimed was taken over by another server sharing the database,
+    /// because this one held it past its lease (stalled, or cut off from the database): the
+    /// other server answers it, this one must not.
+    #[error("job {0} was taken over by another server (this one held it past its lease)")]
+    TakenOver(i64),
     /// An interaction id that does not exist.
     #[error("interaction {0} not found")]
     NoSuchInteraction(i64),

@@ -280,6 +280,21 @@ impl Drop for PostgresStore {
 }
 
 impl PostgresStore {
+    /// Why a write to job `job_id` that required this server to hold it changed nothing:
+    /// another server holds it now, or there is no such job in progress.
+    fn not_held(&self, conn: &mut postgres::Client, job_id: i64) -> Result<StoreError, StoreError> {
+        let holder: Option<Option<String>> = conn
+            .query_opt(
+                "SELECT owner FROM jobs WHERE id = $1 AND state = 'working'",
+                &[&job_id],
+            )?
+            .map(|r| r.get(0));
+        Ok(match holder {
+            Some(Some(owner)) if owner != self.inner.owner => StoreError::TakenOver(job_id),
+            _ => StoreError::NoSuchJob(job_id),
+        })
+    }
+
     /// Ends the heartbeat thread and waits for it (so it holds no connection).
     fn stop_beating(&self) {
         let beat = self
@@ -469,12 +484,15 @@ impl Store for PostgresStore {
     }
 
     fn save_reply(&self, job_id: i64, reply: &str) -> Result<(), StoreError> {
-        let n = self.conn()?.execute(
-            "UPDATE jobs SET reply = $2 WHERE id = $1 AND state = 'working'",
-            &[&job_id, &reply],
+        // Only while this server still holds the job: a server that stalled past its lease
+        // learns here, before sending anything, that another one took the job over.
+        let mut conn = self.conn()?;
+        let n = conn.execute(
+            "UPDATE jobs SET reply = $2 WHERE id = $1 AND state = 'working' AND owner = $3",
+            &[&job_id, &reply, &self.inner.owner],
         )?;
         if n == 0 {
-            return Err(StoreError::NoSuchJob(job_id));
+            return Err(self.not_held(&mut conn, job_id)?);
         }
         Ok(())
     }
@@ -521,12 +539,12 @@ impl Store for PostgresStore {
             &format!(
                 "UPDATE jobs SET state = 'done', error = NULL, finished_at = {EPOCH},
                                  owner = NULL, {FORGET}
-                 WHERE id = $1"
+                 WHERE id = $1 AND (owner = $2 OR owner IS NULL)"
             ),
-            &[&job_id],
+            &[&job_id, &self.inner.owner],
         )?;
         if n == 0 {
-            return Err(StoreError::NoSuchJob(job_id));
+            return Err(self.not_held(&mut *self.conn()?, job_id)?);
         }
         Ok(())
     }

@@ -172,6 +172,18 @@ fn a_live_servers_jobs_are_not_taken_and_a_dead_servers_are_after_its_lease() {
     let j = b.claim_next().unwrap().expect("taken over");
     assert_eq!((j.id, j.attempts), (id, 1));
     assert_eq!(j.text, "texto de m1");
+    // A was only stalled: when it comes back with its reply it learns, before sending,
+    // that the job is B's now, and cannot mark it answered either.
+    let err = a.save_reply(id, "respuesta de A").unwrap_err();
+    assert!(matches!(err, StoreError::TakenOver(j) if j == id), "{err}");
+    assert!(err.to_string().contains("taken over"), "{err}");
+    assert!(matches!(a.complete(id), Err(StoreError::TakenOver(_))));
+    b.save_reply(id, "respuesta de B").unwrap();
+    b.complete(id).unwrap();
+    assert!(matches!(
+        a.save_reply(id, "tarde"),
+        Err(StoreError::NoSuchJob(_))
+    ));
 }
 
 #[test]
