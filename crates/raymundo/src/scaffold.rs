@@ -79,7 +79,8 @@ action_failed_reply = "No pude completar tu solicitud en este momento. Inténtal
 webhook_path = "/webhook"          # WhatsApp Cloud API webhook (GET verification, POST messages)
 graph_url = "https://graph.facebook.com"   # GRAPH_URL in the environment overrides it
 graph_version = "v21.0"
-database = "data/raymundo.db"      # queue, de-duplication keys, sent messages, feedback (SQLite)
+database = "data/raymundo.db"      # queue, de-duplication keys, interactions, reviews: a SQLite file, or a
+                                   # postgres:// URL for several servers (RAYMUNDO_DATABASE_URL in .env overrides it)
 workers = 2                        # messages answered in parallel (one user's always in order)
 max_body_bytes = 3145728           # larger webhook bodies get 413
 send_attempts = 5                  # per message sent, on 5xx/429/network errors (backoff doubles)
@@ -92,6 +93,7 @@ twilio_api_url = "https://api.twilio.com"
 # public_url = "https://bot.example.com"   # the URL Twilio signs (default: from the Host header)
 api_key_env = "RAYMUNDO_API_KEY"   # the variable holding the key of /chat, /stats, /v1/* (unset: open)
 admin_token_env = "RAYMUNDO_ADMIN_TOKEN"   # the variable holding the token of the review pages /admin (unset: disabled)
+reindex_every_hours = 0            # rebuild and reload the index on a schedule (168: weekly; 0: only `raymundo reindex`)
 # unsupported_reply, rate_limited_reply, error_reply: the Spanish replies to images, audio,
 # locations ..., to a sender over the limit, and when an answer fails.
 "#;
@@ -117,7 +119,9 @@ pub const ENV_EXAMPLE: &str =
 # API key of /chat, /stats, /clear_history and /v1/* (unset: open; bind to 127.0.0.1)\n\
 # RAYMUNDO_API_KEY=\n\
 # Token of the review pages /admin (unset: disabled; at least 12 characters)\n\
-# RAYMUNDO_ADMIN_TOKEN=\n";
+# RAYMUNDO_ADMIN_TOKEN=\n\
+# Several servers on one PostgreSQL database (overrides [server] database)\n\
+# RAYMUNDO_DATABASE_URL=postgres://raymundo:PASSWORD@127.0.0.1:5432/raymundo\n";
 
 /// The seed's minimal `intents.json`.
 pub const INTENTS_JSON: &str = r#"{
@@ -131,8 +135,10 @@ pub const INTENTS_JSON: &str = r#"{
 }
 "#;
 
-/// `.gitignore` that keeps secrets and built artifacts out of git.
-pub const GITIGNORE: &str = ".env\ndata/index/\n";
+/// `.gitignore` that keeps secrets, built artifacts and what users said (the database, logs,
+/// snapshots) out of git.
+pub const GITIGNORE: &str =
+    ".env\ndata/index/\ndata/*.db\ndata/*.db-*\ndata/logs/\ndata/dump/\ndata/output/\ndata/serve.pid\n";
 
 /// What `init` did with each path.
 #[derive(Debug, Default)]

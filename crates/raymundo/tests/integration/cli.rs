@@ -249,7 +249,18 @@ fn init_scaffolds_and_never_overwrites() {
         assert!(p.join(d).is_dir(), "{d} missing");
     }
     let gitignore = std::fs::read_to_string(p.join(".gitignore")).unwrap();
-    assert!(gitignore.contains(".env") && gitignore.contains("data/index/"));
+    for kept_out in [
+        ".env",
+        "data/index/",
+        "data/*.db",
+        "data/dump/",
+        "data/logs/",
+    ] {
+        assert!(
+            gitignore.lines().any(|l| l == kept_out),
+            "{kept_out}: {gitignore}"
+        );
+    }
     let intents: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(p.join("data/intents.json")).unwrap())
             .unwrap();
