@@ -561,21 +561,26 @@ impl Store for PostgresStore {
                 &format!(
                     "UPDATE jobs SET state = 'queued', attempts = attempts + 1, error = $2,
                                      not_before = {EPOCH} + $3, owner = NULL
-                     WHERE id = $1"
+                     WHERE id = $1 AND (owner = $4 OR owner IS NULL)"
                 ),
-                &[&job_id, &error, &(secs.min(i64::MAX as u64 / 2) as i64)],
+                &[
+                    &job_id,
+                    &error,
+                    &(secs.min(i64::MAX as u64 / 2) as i64),
+                    &self.inner.owner,
+                ],
             )?,
             None => conn.execute(
                 &format!(
                     "UPDATE jobs SET state = 'failed', attempts = attempts + 1, error = $2,
                                      finished_at = {EPOCH}, owner = NULL, {FORGET}
-                     WHERE id = $1"
+                     WHERE id = $1 AND (owner = $3 OR owner IS NULL)"
                 ),
-                &[&job_id, &error],
+                &[&job_id, &error, &self.inner.owner],
             )?,
         };
         if n == 0 {
-            return Err(StoreError::NoSuchJob(job_id));
+            return Err(self.not_held(&mut conn, job_id)?);
         }
         Ok(())
     }

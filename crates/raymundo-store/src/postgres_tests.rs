@@ -178,6 +178,10 @@ fn a_live_servers_jobs_are_not_taken_and_a_dead_servers_are_after_its_lease() {
     assert!(matches!(err, StoreError::TakenOver(j) if j == id), "{err}");
     assert!(err.to_string().contains("taken over"), "{err}");
     assert!(matches!(a.complete(id), Err(StoreError::TakenOver(_))));
+    assert!(matches!(
+        a.fail(id, "timeout", Some(30)),
+        Err(StoreError::TakenOver(_))
+    ));
     b.save_reply(id, "respuesta de B").unwrap();
     b.complete(id).unwrap();
     assert!(matches!(
