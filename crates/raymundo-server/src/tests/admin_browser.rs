@@ -118,6 +118,12 @@ impl Cdp {
     }
 
     fn call(&mut self, method: &str, params: Value) -> Value {
+        self.try_call(method, params)
+            .unwrap_or_else(|error| panic!("{method}: {error}"))
+    }
+
+    /// The result of a command, or the error DevTools answered with.
+    fn try_call(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         let id = self.next;
         self.next += 1;
         let msg = json!({"id": id, "method": method, "params": params}).to_string();
@@ -129,8 +135,10 @@ impl Cdp {
             };
             let v: Value = serde_json::from_str(&text).unwrap();
             if v["id"] == id {
-                assert!(v.get("error").is_none(), "{method}: {v}");
-                return v["result"].clone();
+                return match v.get("error") {
+                    Some(error) => Err(error.clone()),
+                    None => Ok(v["result"].clone()),
+                };
             }
         }
     }
@@ -155,16 +163,18 @@ impl Tab {
         let expr = format!("document.readyState === 'complete' && !!({condition})");
         let deadline = Instant::now() + WAIT;
         loop {
-            let r = self.0.call(
+            // While the page navigates (a form was just submitted), DevTools refuses to
+            // evaluate ("Inspected target navigated or closed"): that is "not yet".
+            let r = self.0.try_call(
                 "Runtime.evaluate",
                 json!({"expression": expr, "returnByValue": true}),
             );
-            if r["result"]["value"] == true {
+            if r.as_ref().is_ok_and(|r| r["result"]["value"] == true) {
                 return;
             }
             if Instant::now() > deadline {
                 let page = self.eval("location.href + '\\n' + document.body.innerText");
-                panic!("never true: {condition}\npage: {page}");
+                panic!("never true: {condition} (last answer: {r:?})\npage: {page}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }
