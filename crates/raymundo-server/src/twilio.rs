@@ -101,7 +101,7 @@ fn twiml(plan: Option<&Plan>) -> Response {
     for part in plan.map(|p| p.parts.as_slice()).unwrap_or_default() {
         if let Part::Text(t) = part {
             xml.push_str("<Message>");
-            xml.push_str(&escape(t));
+            xml.push_str(&crate::html_escape(t));
             xml.push_str("</Message>");
         }
     }
@@ -111,13 +111,6 @@ fn twiml(plan: Option<&Plan>) -> Response {
         xml,
     )
         .into_response()
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// `POST /twilio`.
