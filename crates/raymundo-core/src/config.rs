@@ -122,6 +122,10 @@ impl Default for ChunkingConfig {
     }
 }
 
+/// The dense weight of `weighted` fusion when neither `raymundo.toml` nor the index's
+/// build-time calibration gives one.
+pub const DEFAULT_DENSE_WEIGHT: f32 = 0.7;
+
 /// Retrieval settings (`[retrieval]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -138,7 +142,9 @@ pub struct RetrievalConfig {
     /// The `k` of reciprocal rank fusion: `score = sum 1 / (rrf_k + rank)`.
     pub rrf_k: f32,
     /// Weight of the dense score in `weighted` fusion (BM25 gets `1 - dense_weight`).
-    pub dense_weight: f32,
+    /// `None`: the weight chosen on the documents at build time (else
+    /// [`DEFAULT_DENSE_WEIGHT`]).
+    pub dense_weight: Option<f32>,
     /// Maximal marginal relevance re-ranking: `None` off, else lambda in [0, 1] (1 = pure
     /// relevance, lower = more diverse results).
     pub mmr_lambda: Option<f32>,
@@ -149,6 +155,11 @@ pub struct RetrievalConfig {
     /// IDF-weighted share of its terms that one of the top passages contains must reach
     /// this. `None`: the model's calibrated default; 0 disables the check.
     pub min_coverage: Option<f32>,
+    /// Use the scope thresholds that `raymundo build` chose on the documents (recorded in the
+    /// index) instead of the model's defaults when `min_score` / `min_coverage` are unset.
+    /// Off by default while that choice is still measured to answer more out-of-scope
+    /// questions than the defaults on the sample company (see the README).
+    pub guard_from_documents: bool,
     /// Above this many chunks, vectors are searched with an HNSW graph instead of exactly.
     pub ann_threshold: usize,
     /// HNSW search breadth (higher: better recall, slower). `None`: 160 up to 300k chunks,
@@ -164,10 +175,11 @@ impl Default for RetrievalConfig {
             fusion: Fusion::Weighted,
             candidates: 40,
             rrf_k: 60.0,
-            dense_weight: 0.7,
+            dense_weight: None,
             mmr_lambda: None,
             neighbours: 0,
             min_coverage: None,
+            guard_from_documents: false,
             ann_threshold: 20_000,
             ef_search: None,
         }
@@ -250,6 +262,10 @@ pub struct IntentsConfig {
     pub min_confidence: Option<f32>,
     /// Lead over the runner-up a message needs (default: the method's measured one).
     pub min_margin: Option<f32>,
+    /// Use the thresholds chosen by cross-validation over the intents' own examples (shown
+    /// by `raymundo eval intents`) when `min_confidence` / `min_margin` are unset, instead of
+    /// the method's fixed defaults. Off by default until measured on public intent sets.
+    pub thresholds_from_examples: bool,
     /// Document sentences used as no-intent training messages.
     pub document_negatives: usize,
     /// Where actions write files (presentations), relative to the project root.
@@ -273,6 +289,7 @@ impl Default for IntentsConfig {
             method: "trained".into(),
             min_confidence: None,
             min_margin: None,
+            thresholds_from_examples: false,
             document_negatives: 200,
             output_dir: "data/output".into(),
             handoff_log: "data/logs/handoffs.jsonl".into(),
@@ -469,7 +486,7 @@ impl Config {
             );
         }
         for (field, value) in [
-            ("retrieval.dense_weight", Some(r.dense_weight)),
+            ("retrieval.dense_weight", r.dense_weight),
             ("retrieval.mmr_lambda", r.mmr_lambda),
             ("retrieval.min_coverage", r.min_coverage),
         ] {

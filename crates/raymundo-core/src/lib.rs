@@ -17,7 +17,7 @@ mod types;
 
 pub use config::{
     AnswerConfig, ChunkingConfig, Config, ConfigError, EmbeddingConfig, Fusion, IntentsConfig,
-    ModelChoice, PathsConfig, PiiConfig, RetrievalConfig, CONFIG_FILE,
+    ModelChoice, PathsConfig, PiiConfig, RetrievalConfig, CONFIG_FILE, DEFAULT_DENSE_WEIGHT,
 };
 pub use conversation::{
     ConversationState, MemoryState, PendingIntent, Remembered, Speaker, StateError,

@@ -104,6 +104,15 @@ impl BertEmbedder {
         self.spec
     }
 
+    /// Embeds several search queries at once (the model's query prefix applied), in batches.
+    pub fn embed_queries(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let prefixed: Vec<String> = texts
+            .iter()
+            .map(|t| format!("{}{}", self.spec.query_prefix, t))
+            .collect();
+        self.embed_raw(&prefixed)
+    }
+
     /// Embeds already-prefixed texts, sorted by length into batches; output in input order.
     pub fn embed_raw(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let encodings = self

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 pub mod intents;
+pub mod selfcal;
 
 /// One labelled question.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -21,6 +22,9 @@ pub struct Question {
     pub relevant: Vec<String>,
     /// Whether the documents answer it at all.
     pub in_scope: bool,
+    /// Gold answers (short spans, as in SQuAD-style sets), when the file gives them: a reply
+    /// containing one of them holds the answer.
+    pub answers: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -31,6 +35,8 @@ struct Raw {
     #[serde(alias = "relevant", default)]
     fuentes_esperadas: Vec<String>,
     en_alcance: Option<bool>,
+    #[serde(alias = "answers", default)]
+    respuestas: Vec<String>,
 }
 
 /// A problem with an eval file, naming the line.
@@ -78,6 +84,7 @@ pub fn load_questions(path: &Path) -> Result<Vec<Question>, EvalError> {
             query: raw.pregunta,
             relevant: raw.fuentes_esperadas,
             in_scope,
+            answers: raw.respuestas,
         });
     }
     Ok(out)
@@ -90,6 +97,36 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     }
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
+}
+
+/// Text reduced for answer matching: accents folded, lower case, punctuation as spaces,
+/// whitespace collapsed.
+fn answer_key(text: &str) -> String {
+    raymundo_core::text::fold(text)
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// True when `reply` contains one of the gold `answers` (accents, case and punctuation
+/// ignored; whole words: "22" is not found in "122").
+pub fn contains_answer(reply: &str, answers: &[String]) -> bool {
+    let r = format!(" {} ", answer_key(reply));
+    answers.iter().any(|a| {
+        let a = answer_key(a);
+        !a.is_empty() && r.contains(&format!(" {a} "))
+    })
+}
+
+/// The first sentence of a reply, without its citation markers (`[1]`).
+pub fn first_sentence(reply: &str) -> &str {
+    raymundo_core::text::split_sentences(reply)
+        .into_iter()
+        .next()
+        .unwrap_or("")
 }
 
 /// True when a retrieved document path matches an expected one (full path or bare name).
@@ -311,7 +348,36 @@ mod tests {
             query: "x".into(),
             relevant: relevant.iter().map(|s| s.to_string()).collect(),
             in_scope,
+            answers: Vec::new(),
         }
+    }
+
+    #[test]
+    fn gold_answers_are_found_as_whole_words_whatever_the_accents() {
+        let gold = vec!["22 días hábiles".to_string()];
+        assert!(contains_answer(
+            "Tienes derecho a 22 dias habiles de vacaciones. [1]",
+            &gold
+        ));
+        assert!(!contains_answer("Son 122 días hábiles.", &gold));
+        assert!(!contains_answer("Lo siento.", &[String::new()]));
+        assert_eq!(
+            first_sentence("El envío tarda 3 días. [1] Se rastrea en la app. [2]"),
+            "El envío tarda 3 días."
+        );
+    }
+
+    #[test]
+    fn eval_lines_may_carry_gold_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.jsonl");
+        std::fs::write(
+            &path,
+            "{\"query\": \"¿Cuándo?\", \"relevant\": [\"a.md\"], \"answers\": [\"1901\"]}\n",
+        )
+        .unwrap();
+        let qs = load_questions(&path).unwrap();
+        assert_eq!(qs[0].answers, ["1901"]);
     }
 
     fn r(docs: &[&str], best: f32) -> Retrieved {

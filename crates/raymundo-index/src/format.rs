@@ -105,6 +105,35 @@ pub struct IndexMeta {
     pub language: String,
     /// The BM25 folder (a sibling of `index.rmx`), if the index has one.
     pub lexical: Option<String>,
+    /// The scope guard's thresholds and the fusion weight chosen on these documents at build
+    /// time (absent in indexes built before self-calibration, or when it could not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+}
+
+/// Values chosen on the index's own documents when it was built (`raymundo build`), with how
+/// they were chosen: what decides what a user sees is not a constant tuned on one corpus.
+/// Settings in `raymundo.toml` take precedence over these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Best-passage cosine below which a question is out of scope.
+    pub min_score: f32,
+    /// Coverage below which a question is out of scope.
+    pub min_coverage: f32,
+    /// Weight of the cosine in weighted fusion (1.0: dense only).
+    pub dense_weight: f32,
+    /// Pseudo-questions made from the documents.
+    pub pseudo_questions: usize,
+    /// Built-in out-of-domain questions.
+    pub out_of_domain: usize,
+    /// Share of the pseudo-questions the chosen guard declines.
+    pub declined: f32,
+    /// Share of the out-of-domain questions the chosen guard answers.
+    pub answered_out_of_domain: f32,
+    /// MRR of the pseudo-questions' own passage for each fusion weight tried.
+    pub fusion_mrr: Vec<(f32, f32)>,
+    /// How the values were chosen, in a sentence.
+    pub method: String,
 }
 
 #[derive(Serialize, Deserialize)]

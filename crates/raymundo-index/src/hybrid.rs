@@ -53,7 +53,9 @@ impl SearchParams {
             fusion: c.fusion,
             candidates: c.candidates.max(k),
             rrf_k: c.rrf_k,
-            dense_weight: c.dense_weight,
+            dense_weight: c
+                .dense_weight
+                .unwrap_or(raymundo_core::DEFAULT_DENSE_WEIGHT),
             mmr_lambda: c.mmr_lambda,
             ef_search: c.ef_search,
             coverage_k: None,

@@ -19,7 +19,7 @@ mod lexical;
 mod search;
 mod simd;
 
-pub use format::{DocumentEntry, IndexError, IndexMeta, FORMAT_VERSION, INDEX_FILE};
+pub use format::{Calibration, DocumentEntry, IndexError, IndexMeta, FORMAT_VERSION, INDEX_FILE};
 pub use hnsw::{Hnsw, HnswParams, DEFAULT_SEED, HNSW_FORMAT_VERSION};
 pub use hybrid::SearchParams;
 pub use lexical::{analyze, analyzer, codes, Filter, Lexical, LexicalHit, LexicalLanguage};
@@ -388,6 +388,18 @@ impl Index {
         Ok(())
     }
 
+    /// Records `calibration` in the index saved at its folder (the header is rewritten; the
+    /// BM25 folder stays), atomically like [`Index::save`].
+    pub fn save_calibration(&mut self, calibration: Calibration) -> Result<(), IndexError> {
+        let dir = self
+            .dir
+            .clone()
+            .ok_or_else(|| IndexError::Invalid("the index has not been saved yet".into()))?;
+        self.meta.calibration = Some(calibration);
+        let graph = self.ann.as_ref().map(|g| g.to_bytes()).unwrap_or_default();
+        format::write_atomic(&dir, &self.meta, &self.chunks, &self.vectors, &graph)
+    }
+
     fn add_document_chunks(&self, w: &mut LexicalWriter, path: &str) -> Result<(), IndexError> {
         if let Some(&(start, count)) = self.ranges.get(path) {
             for c in &self.chunks[start..start + count] {
@@ -468,6 +480,7 @@ impl IndexBuilder {
                 documents: Vec::new(),
                 language: "es".into(),
                 lexical: None,
+                calibration: None,
             },
             chunks: Vec::new(),
             vectors: Vec::new(),

@@ -136,6 +136,9 @@ pub struct Classifier {
     bias: Vec<f32>,
     /// Nearest: the class of each example.
     example_class: Vec<usize>,
+    /// Thresholds chosen by cross-validation over the training set, when it was run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_validated: Option<cross_validation::CrossValidated>,
 }
 
 /// What a classifier is trained on: embeddings of the intents' examples and of messages that
@@ -218,6 +221,7 @@ impl Classifier {
             weights,
             bias,
             example_class,
+            cross_validated: None,
         }
     }
 
@@ -446,6 +450,8 @@ fn split_sentences(line: &str) -> impl Iterator<Item = &str> {
     cuts.push((start, line.len()));
     cuts.into_iter().map(move |(a, b)| &line[a..b])
 }
+
+pub mod cross_validation;
 
 #[cfg(test)]
 mod tests;

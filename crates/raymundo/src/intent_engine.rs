@@ -6,13 +6,20 @@ use crate::project::Assistant;
 use anyhow::{Context, Result};
 use raymundo_core::Embedder;
 use raymundo_intents::classify::{
-    background_messages, document_sentences, Classification, Classifier, Method, Thresholds,
-    TrainParams, TrainingSet,
+    background_messages, cross_validation, document_sentences, Classification, Classifier, Method,
+    Thresholds, TrainParams, TrainingSet,
 };
 use raymundo_intents::IntentSet;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::time::Instant;
+
+/// Folds of the cross-validation that chooses thresholds for the intents file.
+const CV_FOLDS: usize = 5;
+/// Held-out no-intent messages the cross-validated thresholds may accept.
+const CV_MAX_FP: f32 = 0.05;
+/// Margins tried by the cross-validation.
+const CV_MARGINS: [f32; 4] = [0.0, 0.05, 0.1, 0.2];
 
 /// The intents of a project and their classifier.
 pub struct IntentEngine {
@@ -74,6 +81,8 @@ impl IntentEngine {
         h.update(assistant.index.meta().model_id.as_bytes());
         h.update(method.as_str().as_bytes());
         h.update(serde_json::to_string(&params)?.as_bytes());
+        // Version of what the cache holds (2: with the cross-validated thresholds).
+        h.update(b"classifier-cache-2");
         h.update(negatives_max.to_le_bytes());
         for m in background_messages() {
             h.update(m.as_bytes());
@@ -84,6 +93,11 @@ impl IntentEngine {
         }
         let fingerprint = format!("{:x}", h.finalize());
         let thresholds = thresholds_of(assistant, method);
+        let i = &assistant.config.intents;
+        let use_cross_validated = i.thresholds_from_examples
+            && method.as_str() == i.method
+            && i.min_confidence.is_none()
+            && i.min_margin.is_none();
         let cache = assistant
             .config
             .index_dir()
@@ -93,7 +107,10 @@ impl IntentEngine {
             .and_then(|t| Classifier::from_json(&t))
             .filter(|c| c.fingerprint == fingerprint && c.dim() == assistant.embedder.dim())
         {
-            c.thresholds = thresholds;
+            c.thresholds = match (use_cross_validated, c.cross_validated) {
+                (true, Some(cv)) => cv.thresholds,
+                _ => thresholds,
+            };
             return Ok(Some(Self {
                 set,
                 classifier: c,
@@ -132,17 +149,20 @@ impl IntentEngine {
             .map(|&c| (c, vectors.next().expect("one vector per text")))
             .collect();
         let negatives: Vec<Vec<f32>> = vectors.collect();
-        let classifier = Classifier::train(
-            method,
-            &TrainingSet {
-                names: &names,
-                examples: &examples,
-                negatives: &negatives,
-            },
-            thresholds,
-            params,
-            fingerprint,
-        );
+        let set_for_training = TrainingSet {
+            names: &names,
+            examples: &examples,
+            negatives: &negatives,
+        };
+        let mut classifier =
+            Classifier::train(method, &set_for_training, thresholds, params, fingerprint);
+        // Thresholds that suit this many intents and examples, chosen on held-out folds.
+        let held = cross_validation::held_out(method, &set_for_training, params, CV_FOLDS);
+        classifier.cross_validated =
+            cross_validation::choose(&held, names.len(), CV_MAX_FP, &CV_MARGINS, CV_FOLDS);
+        if let (true, Some(cv)) = (use_cross_validated, classifier.cross_validated) {
+            classifier.thresholds = cv.thresholds;
+        }
         let train_ms = started.elapsed().as_secs_f64() * 1000.0;
         tracing::info!(
             method = method.as_str(),

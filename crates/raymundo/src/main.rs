@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 mod answer_chain;
+mod calibrate;
 mod commands;
 mod conversation;
 mod database;
@@ -15,6 +16,7 @@ mod interaction_log;
 mod live;
 mod project;
 mod scaffold;
+mod toml_set;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -80,6 +80,27 @@ pub fn split_model_id(id: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// The configuration with what it leaves unset taken from the index's calibration (else the
+/// model's defaults), and the scope guard's thresholds: cosine and coverage.
+pub fn effective(mut config: Config, index: &Index) -> (Config, f32, f32) {
+    let spec = raymundo_embed::spec_by_name(split_model_id(&index.meta().model_id).0);
+    let calibration = index.meta().calibration.as_ref();
+    let r = &mut config.retrieval;
+    r.dense_weight = r.dense_weight.or(calibration.map(|c| c.dense_weight));
+    let calibration = calibration.filter(|_| r.guard_from_documents);
+    let min_score = r
+        .min_score
+        .or(calibration.map(|c| c.min_score))
+        .or(spec.map(|s| s.default_min_score))
+        .unwrap_or(0.0);
+    let min_coverage = r
+        .min_coverage
+        .or(calibration.map(|c| c.min_coverage))
+        .or(spec.map(|s| s.default_min_coverage))
+        .unwrap_or(0.0);
+    (config, min_score, min_coverage)
+}
+
 /// Time spent in each step of answering one question.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Timings {
@@ -102,8 +123,11 @@ fn ms(d: Duration) -> f64 {
 
 /// A built project ready to search and answer.
 pub struct Assistant {
-    /// The project's configuration.
+    /// The project's configuration, with the retrieval settings it leaves unset filled in
+    /// from the index's build-time calibration.
     pub config: Config,
+    /// The configuration as the files and environment give it.
+    file_config: Config,
     /// The index.
     pub index: Index,
     /// The embedding model the index was built with.
@@ -126,6 +150,7 @@ impl Assistant {
     /// or a configured provider) when given.
     pub fn open_with(root: &Path, llm: Option<&str>) -> Result<Self> {
         let config = load_config(root)?;
+        let file_config = config.clone();
         let index = Index::load(&config.index_dir(), None)?;
         let (name, origin) = split_model_id(&index.meta().model_id);
         let spec = raymundo_embed::spec_by_name(name)
@@ -140,11 +165,7 @@ impl Assistant {
             }
         }
         let embedder = load_embedder(spec, origin, config.embedding.batch_size)?;
-        let min_score = config.retrieval.min_score.unwrap_or(spec.default_min_score);
-        let min_coverage = config
-            .retrieval
-            .min_coverage
-            .unwrap_or(spec.default_min_coverage);
+        let (config, min_score, min_coverage) = effective(config, &index);
         let chain = Arc::new(crate::answer_chain::build(
             &config,
             llm,
@@ -152,6 +173,7 @@ impl Assistant {
         )?);
         Ok(Self {
             config,
+            file_config,
             index,
             embedder,
             chain,
@@ -173,13 +195,16 @@ impl Assistant {
                 "the index was rebuilt with {now}, but the running server embeds with {before}; restart it"
             );
         }
+        // The new documents bring their own calibration.
+        let (config, min_score, min_coverage) = effective(self.file_config.clone(), &index);
         Ok(Self {
-            config: self.config.clone(),
+            config,
+            file_config: self.file_config.clone(),
             index,
             embedder: self.embedder.clone(),
             chain: self.chain.clone(),
-            min_score: self.min_score,
-            min_coverage: self.min_coverage,
+            min_score,
+            min_coverage,
         })
     }
 

@@ -24,17 +24,20 @@ top_k = 4
 # How vector (dense) and BM25 (exact words) results are combined: weighted, rrf, dense, bm25.
 # `raymundo eval retrieval --compare` measures all four on your questions.
 fusion = "weighted"
-# dense_weight = 0.7      # weighted: share of the cosine; BM25 gets the rest
+# dense_weight = 0.7      # weighted: share of the cosine; BM25 gets the rest (unset: chosen
+#                         # on your documents by `raymundo build`, which prints it)
 # rrf_k = 60              # rrf: score = sum of 1 / (rrf_k + rank)
 # candidates = 40         # taken from each list before fusion
 # mmr_lambda = 0.7        # set to diversify results (1 = relevance only)
 # neighbours = 1          # add the chunks around each answer passage
 # A question is out of scope (answered with answer.out_of_scope) when its best passage's
 # cosine is below min_score, or when no top passage contains at least min_coverage of its
-# words (IDF-weighted). Unset: the model's calibrated defaults; `raymundo eval retrieval`
-# suggests values for your questions.
+# words (IDF-weighted). Unset: the model's defaults, or with guard_from_documents the values
+# `raymundo build` chose on your documents (it prints them); `raymundo eval retrieval
+# --calibrate` sets them from your labelled questions.
 # min_score = 0.83
 # min_coverage = 0.42
+# guard_from_documents = false  # true: unset thresholds come from `raymundo build`'s choice
 # Above this many chunks, vectors are searched with an HNSW graph instead of exactly.
 # ann_threshold = 20000
 # ef_search = 160       # unset: 160, or 384 above 300k chunks

@@ -154,3 +154,80 @@ fn the_background_set_is_there() {
     assert!(b.len() >= 80);
     assert!(b.iter().all(|m| !m.starts_with('#')));
 }
+
+/// A deterministic pseudo-random unit vector generator for the many-intent tests.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+    }
+
+    /// `centre` plus noise of `spread`, normalised.
+    fn near(&mut self, centre: &[f32], spread: f32) -> Vec<f32> {
+        let mut x: Vec<f32> = centre.iter().map(|c| c + spread * self.next()).collect();
+        normalise(&mut x);
+        x
+    }
+}
+
+#[test]
+fn cross_validation_lowers_the_threshold_for_many_intents_and_beats_the_fixed_one() {
+    use super::cross_validation::{choose, held_out};
+    let (dim, intents, per) = (48, 40, 8);
+    let mut rng = Lcg(42);
+    let centres: Vec<Vec<f32>> = (0..intents + 10)
+        .map(|_| {
+            let mut c: Vec<f32> = (0..dim).map(|_| rng.next()).collect();
+            normalise(&mut c);
+            c
+        })
+        .collect();
+    let names: Vec<String> = (0..intents).map(|i| format!("i{i}")).collect();
+    let examples: Vec<(usize, Vec<f32>)> = (0..intents)
+        .flat_map(|c| (0..per).map(move |_| c))
+        .map(|c| (c, rng.near(&centres[c], 0.5)))
+        .collect();
+    // No-intent messages live around ten other centres.
+    let negatives: Vec<Vec<f32>> = (0..60)
+        .map(|i| rng.near(&centres[intents + i % 10], 0.5))
+        .collect();
+    let set = TrainingSet {
+        names: &names,
+        examples: &examples,
+        negatives: &negatives,
+    };
+    let params = TrainParams {
+        epochs: 150,
+        ..TrainParams::default()
+    };
+    let held = held_out(Method::Trained, &set, params, 4);
+    assert_eq!(held.len(), examples.len() + negatives.len());
+    let cv = choose(&held, intents, 0.1, &[0.0, 0.05, 0.1], 4).unwrap();
+    assert!(cv.false_positive_rate <= 0.1, "{cv:?}");
+    assert!(
+        cv.thresholds.min_confidence < 0.65,
+        "many intents spread the probability: {cv:?}"
+    );
+    // On fresh messages, the chosen thresholds find more intents than the fixed default.
+    let classifier = Classifier::train(Method::Trained, &set, cv.thresholds, params, String::new());
+    let fresh: Vec<(usize, Vec<f32>)> = (0..intents)
+        .map(|c| (c, rng.near(&centres[c], 0.5)))
+        .collect();
+    let found = |t: &Thresholds| {
+        fresh
+            .iter()
+            .filter(|(c, v)| classifier.classify_with(v, t).intent.as_deref() == Some(&names[*c]))
+            .count()
+    };
+    let fixed = found(&Method::Trained.default_thresholds());
+    let chosen = found(&cv.thresholds);
+    assert!(
+        chosen > fixed,
+        "chosen {chosen} vs fixed {fixed} of {intents}"
+    );
+}

@@ -52,6 +52,11 @@ pub struct Summary {
     pub seconds: BTreeMap<&'static str, f64>,
     /// Whether the index has an approximate-search (HNSW) graph.
     pub ann: bool,
+    /// The scope guard and fusion weight chosen on the documents (`None`: too few
+    /// documents to choose from; the model's defaults apply).
+    pub calibration: Option<raymundo_index::Calibration>,
+    /// Whether the calibration was carried over from the previous build (same documents).
+    pub calibration_reused: bool,
 }
 
 fn settings_fingerprint(config: &Config, model_id: &str) -> String {
@@ -302,6 +307,31 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
     }
     index.save(&config.index_dir(), previous.as_ref())?;
     lap(&mut summary, "write");
+
+    // 8. Self-calibration on the documents: kept when they are the same as last time.
+    let same_documents = reuse.is_some_and(|p| p.meta().documents == index.meta().documents);
+    let carried = reuse
+        .filter(|_| same_documents)
+        .and_then(|p| p.meta().calibration.clone());
+    let calibration = match carried {
+        Some(c) => {
+            summary.calibration_reused = true;
+            Some(c)
+        }
+        None if index.is_empty() => None,
+        None => {
+            let embedder = match embedder {
+                Some(e) => e,
+                None => load_files(&model, config.embedding.batch_size)?,
+            };
+            crate::calibrate::calibrate(&index, &embedder, &config.retrieval)?
+        }
+    };
+    if let Some(c) = &calibration {
+        index.save_calibration(c.clone())?;
+    }
+    summary.calibration = calibration;
+    lap(&mut summary, "calibrate");
     Ok(summary)
 }
 
@@ -349,6 +379,18 @@ pub fn print_summary(s: &Summary, elapsed: Duration) {
         for (path, reason) in &s.skipped {
             println!("    {path}: {reason}");
         }
+    }
+    match &s.calibration {
+        Some(c) => println!(
+            "  calibrated{}: {}",
+            if s.calibration_reused {
+                " (same documents as last build)"
+            } else {
+                ""
+            },
+            crate::calibrate::describe(c)
+        ),
+        None => println!("  calibrated: no (too few documents); the model's defaults apply"),
     }
     let stages: Vec<String> = s
         .seconds

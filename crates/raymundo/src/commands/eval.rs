@@ -3,7 +3,7 @@
 //! `raymundo eval answers`: the answer chain on the labelled questions.
 
 use crate::project::Assistant;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use raymundo_core::Fusion;
 use raymundo_eval::{
     calibrate, calibrate_both, decision_rates, evaluate, load_questions, threshold_for_fp_rate,
@@ -38,6 +38,10 @@ enum What {
         /// Add each question's ranks and scope signals to the JSON output.
         #[arg(long)]
         per_question: bool,
+        /// Write the scope thresholds calibrated on this file into raymundo.toml
+        /// (`[retrieval] min_score`, `min_coverage`), showing the change as a diff.
+        #[arg(long)]
+        calibrate: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -78,6 +82,62 @@ enum What {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Writes the guard calibrated on labelled questions into the project's `raymundo.toml`,
+/// printing the diff (on stderr, so `--json` output stays one document).
+fn write_guard(
+    root: &Path,
+    questions: &[Question],
+    guard: Guard,
+    fp: f64,
+    miss: f64,
+) -> Result<()> {
+    let inside = questions.iter().filter(|q| q.in_scope).count();
+    if inside == 0 || inside == questions.len() {
+        anyhow::bail!(
+            "--calibrate needs questions both in scope and out of scope (\"en_alcance\": false); \
+             the file has {inside} in scope of {}",
+            questions.len()
+        );
+    }
+    let path = root.join(raymundo_core::CONFIG_FILE);
+    let old = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let mut new = crate::toml_set::set(
+        &old,
+        "retrieval",
+        "min_score",
+        &format!("{:.3}", guard.min_score),
+    );
+    new = crate::toml_set::set(
+        &new,
+        "retrieval",
+        "min_coverage",
+        &format!("{:.3}", guard.min_coverage),
+    );
+    // The edited file must still be a valid configuration before it replaces the old one.
+    raymundo_core::Config::parse(&new)
+        .map_err(|e| anyhow::anyhow!("the calibrated {} would not load: {e}", path.display()))?;
+    let diff = crate::intents_edit::unified_diff(&old, &new, &path.display().to_string());
+    if diff.is_empty() {
+        eprintln!("{} already holds the calibrated thresholds", path.display());
+        return Ok(());
+    }
+    eprint!("{diff}");
+    crate::intents_edit::write_atomically(&path, new.as_bytes())?;
+    eprintln!(
+        "wrote {}: on {} labelled questions these thresholds answer {:.1}% of the out-of-scope \
+         ones and decline {:.1}% of the others",
+        path.display(),
+        questions.len(),
+        fp * 100.0,
+        miss * 100.0
+    );
+    Ok(())
 }
 
 /// One fusion mode's results.
@@ -132,8 +192,20 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
             target_fp,
             compare,
             per_question,
+            calibrate,
             json,
-        } => retrieval(root, file, k, target_fp, compare, per_question, json),
+        } => retrieval(
+            root,
+            file,
+            k,
+            target_fp,
+            Flags {
+                compare,
+                per_question,
+                calibrate,
+                json,
+            },
+        ),
         What::Intents {
             file,
             compare,
@@ -150,15 +222,27 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     }
 }
 
+/// The switches of `eval retrieval`.
+struct Flags {
+    compare: bool,
+    per_question: bool,
+    calibrate: bool,
+    json: bool,
+}
+
 fn retrieval(
     root: &Path,
     file: Option<PathBuf>,
     k: usize,
     target_fp: f64,
-    compare: bool,
-    per_question: bool,
-    json: bool,
+    flags: Flags,
 ) -> Result<()> {
+    let Flags {
+        compare,
+        per_question,
+        calibrate: write_calibration,
+        json,
+    } = flags;
     let assistant = Assistant::open(root)?;
     let file = file.unwrap_or_else(|| root.join("data/eval/preguntas.jsonl"));
     let questions = load_questions(&file)?;
@@ -189,6 +273,9 @@ fn retrieval(
     let (score_fp, score_miss) = decision_rates(&questions, &main.retrieved, cal_score);
     let target_threshold =
         threshold_for_fp_rate(&questions, &main.retrieved, target_fp, guard.min_coverage);
+    if write_calibration {
+        write_guard(root, &questions, cal_both, cal_fp, cal_miss)?;
+    }
     crate::commands::report::save_eval(
         &assistant.config.root,
         "retrieval",

@@ -23,6 +23,14 @@ struct Row<'a> {
     cited: Vec<String>,
     /// An expected document is among the cited ones.
     cites_expected: bool,
+    /// With gold answers: the reply's first sentence contains one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_sentence_has_answer: Option<bool>,
+    /// With gold answers: the reply contains one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_has_answer: Option<bool>,
+    /// Words in the reply (without citation markers).
+    words: usize,
     first_token_ms: Option<f64>,
     total_ms: f64,
 }
@@ -44,12 +52,41 @@ struct Summary {
     decline_rate_out_of_scope: f64,
     /// Out-of-scope questions answered anyway (false positives).
     false_positive_rate: f64,
+    /// In-scope questions with gold answers.
+    with_gold: usize,
+    /// Of those, the reply's first sentence contains a gold answer (declined: no).
+    first_sentence_has_answer_rate: f64,
+    /// Of those, the whole reply contains a gold answer.
+    reply_has_answer_rate: f64,
+    /// Mean words of the answered in-scope replies.
+    mean_words: f64,
     /// Answers per provider.
     answered_by: std::collections::BTreeMap<String, usize>,
     first_token_p50_ms: f64,
     first_token_p95_ms: f64,
     total_p50_ms: f64,
     total_p95_ms: f64,
+}
+
+/// A reply without its citation markers (`[1]`, `[2]` ...).
+fn strip_citations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        match after.find(']') {
+            Some(close) if close > 0 && after[..close].chars().all(|c| c.is_ascii_digit()) => {
+                out.push_str(rest[..open].trim_end());
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn rate(n: usize, of: usize) -> f64 {
@@ -88,6 +125,7 @@ pub fn run(
         ..Summary::default()
     };
     let (mut first, mut total) = (Vec::new(), Vec::new());
+    let (mut first_hits, mut reply_hits, mut words, mut answered_in_scope) = (0, 0, 0, 0);
     for (i, q) in questions.iter().enumerate() {
         let asked = assistant.ask_with(&q.query, &q.query, &[], &mut |_| {})?;
         let a = &asked.answer;
@@ -95,6 +133,8 @@ pub fn run(
         let cites_expected = cited
             .iter()
             .any(|d| q.relevant.iter().any(|e| matches(d, e)));
+        let plain = strip_citations(&a.text);
+        let gold = (q.in_scope && !q.answers.is_empty()).then_some(&q.answers);
         let row = Row {
             pregunta: &q.query,
             en_alcance: q.in_scope,
@@ -104,6 +144,12 @@ pub fn run(
             answered: a.in_scope,
             cited,
             cites_expected,
+            first_sentence_has_answer: gold.map(|g| {
+                a.in_scope
+                    && raymundo_eval::contains_answer(raymundo_eval::first_sentence(&plain), g)
+            }),
+            reply_has_answer: gold.map(|g| a.in_scope && raymundo_eval::contains_answer(&plain, g)),
+            words: plain.split_whitespace().count(),
             first_token_ms: asked.timings.first_token_ms,
             total_ms: asked.timings.total_ms,
         };
@@ -114,6 +160,14 @@ pub fn run(
             }
             if !row.answered {
                 s.declined_in_scope += 1;
+            } else {
+                answered_in_scope += 1;
+                words += row.words;
+            }
+            if gold.is_some() {
+                s.with_gold += 1;
+                first_hits += usize::from(row.first_sentence_has_answer == Some(true));
+                reply_hits += usize::from(row.reply_has_answer == Some(true));
             }
         } else {
             s.out_of_scope += 1;
@@ -142,6 +196,9 @@ pub fn run(
     first.sort_by(f64::total_cmp);
     total.sort_by(f64::total_cmp);
     s.grounded_rate = rate(s.grounded, s.in_scope);
+    s.first_sentence_has_answer_rate = rate(first_hits, s.with_gold);
+    s.reply_has_answer_rate = rate(reply_hits, s.with_gold);
+    s.mean_words = rate(words, answered_in_scope);
     s.decline_rate_out_of_scope = rate(s.declined_out_of_scope, s.out_of_scope);
     s.false_positive_rate = rate(s.out_of_scope - s.declined_out_of_scope, s.out_of_scope);
     s.first_token_p50_ms = percentile(&first, 0.5);
@@ -169,6 +226,15 @@ pub fn run(
         100.0 * s.decline_rate_out_of_scope,
         100.0 * s.false_positive_rate
     );
+    if s.with_gold > 0 {
+        println!(
+            "gold answers ({} questions): in the first sentence {:.1}%, in the reply {:.1}%",
+            s.with_gold,
+            100.0 * s.first_sentence_has_answer_rate,
+            100.0 * s.reply_has_answer_rate
+        );
+    }
+    println!("reply length: {:.1} words on average", s.mean_words);
     let by: Vec<String> = s
         .answered_by
         .iter()

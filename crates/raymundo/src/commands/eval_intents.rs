@@ -6,6 +6,7 @@ use anyhow::{bail, Result};
 use raymundo_core::Embedder;
 use raymundo_eval::intents::{calibrate_threshold, load_labelled, score, Candidate, IntentReport};
 use raymundo_eval::percentile;
+use raymundo_intents::classify::cross_validation::CrossValidated;
 use raymundo_intents::classify::{Method, Thresholds};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,6 +17,8 @@ struct MethodRun {
     thresholds: Thresholds,
     report: IntentReport,
     calibrated: Option<(f32, IntentReport)>,
+    /// The thresholds cross-validation chose on the examples, and what they do on this file.
+    cross_validated: Option<(CrossValidated, IntentReport)>,
     /// Microseconds per classification (scoring only).
     score_us: Vec<f64>,
     train_ms: f64,
@@ -92,11 +95,19 @@ pub fn run(
             thresholds.min_margin,
             target_fp,
         );
+        let cross_validated = engine.classifier.cross_validated.map(|cv| {
+            let predicted: Vec<Option<String>> = vectors
+                .iter()
+                .map(|v| engine.classifier.classify_with(v, &cv.thresholds).intent)
+                .collect();
+            (cv, score(&expected, &predicted, &names))
+        });
         runs.push(MethodRun {
             method,
             thresholds,
             report,
             calibrated,
+            cross_validated,
             score_us,
             train_ms: engine.train_ms,
         });
@@ -126,6 +137,13 @@ pub fn run(
         v["min_confidence"] = main.thresholds.min_confidence.into();
         v["min_margin"] = main.thresholds.min_margin.into();
         v["target_fp"] = target_fp.into();
+        if let Some((cv, r)) = &main.cross_validated {
+            v["cross_validated_min_confidence"] = cv.thresholds.min_confidence.into();
+            v["cross_validated_min_margin"] = cv.thresholds.min_margin.into();
+            v["cross_validated_held_out_macro_f1"] = cv.macro_f1.into();
+            v["cross_validated_macro_f1"] = r.macro_f1.into();
+            v["cross_validated_no_intent_fp_rate"] = r.no_intent_fp_rate.into();
+        }
         if let Some((t, r)) = &main.calibrated {
             v["calibrated_min_confidence"] = (*t).into();
             v["calibrated_macro_f1"] = r.macro_f1.into();
@@ -191,6 +209,18 @@ pub fn run(
                 opt(&c.predicted)
             );
         }
+    }
+    if let Some((cv, c)) = &main.cross_validated {
+        println!(
+            "  cross-validated on the examples ({} folds): confidence >= {:.3}, margin >= {:.2} \
+             (held-out macro-F1 {:.3}) -> on this file macro-F1 {:.3}, false positives {:.3}",
+            cv.folds,
+            cv.thresholds.min_confidence,
+            cv.thresholds.min_margin,
+            cv.macro_f1,
+            c.macro_f1,
+            c.no_intent_fp_rate
+        );
     }
     if let Some((t, c)) = &main.calibrated {
         println!(
