@@ -338,7 +338,7 @@ pub fn mrr(ranks: &[Option<usize>]) -> f32 {
 
 /// Chooses among fusion settings (their label and the ranks they gave) the one with the best
 /// MRR; the first listed wins ties, so list the safest first.
-pub fn choose_fusion<'a>(runs: &'a [(String, Vec<Option<usize>>)]) -> Option<(&'a str, f32)> {
+pub fn choose_fusion(runs: &[(String, Vec<Option<usize>>)]) -> Option<(&str, f32)> {
     let mut best: Option<(&str, f32)> = None;
     for (label, ranks) in runs {
         let m = mrr(ranks);

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 /// Pseudo-questions made per build (fewer when the documents have fewer sentences).
 const PSEUDO_QUESTIONS: usize = 240;
 /// Fixed seed: the same documents give the same values.
-const SEED: u64 = 0x5eed_0f_ca11_b4a7e;
+const SEED: u64 = 0x05ee_d0fc_a11b_4a7e;
 /// Dense weights tried for weighted fusion, safest (dense only) first.
 const WEIGHTS: [f32; 7] = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4];
 /// Results searched to find each pseudo-question's own passage.

@@ -178,6 +178,7 @@ impl Lcg {
 #[test]
 fn cross_validation_lowers_the_threshold_for_many_intents_and_beats_the_fixed_one() {
     use super::cross_validation::{choose, held_out};
+    const SPREAD: f32 = 1.0;
     let (dim, intents, per) = (48, 40, 8);
     let mut rng = Lcg(42);
     let centres: Vec<Vec<f32>> = (0..intents + 10)
@@ -190,11 +191,11 @@ fn cross_validation_lowers_the_threshold_for_many_intents_and_beats_the_fixed_on
     let names: Vec<String> = (0..intents).map(|i| format!("i{i}")).collect();
     let examples: Vec<(usize, Vec<f32>)> = (0..intents)
         .flat_map(|c| (0..per).map(move |_| c))
-        .map(|c| (c, rng.near(&centres[c], 0.5)))
+        .map(|c| (c, rng.near(&centres[c], SPREAD)))
         .collect();
     // No-intent messages live around ten other centres.
     let negatives: Vec<Vec<f32>> = (0..60)
-        .map(|i| rng.near(&centres[intents + i % 10], 0.5))
+        .map(|i| rng.near(&centres[intents + i % 10], SPREAD))
         .collect();
     let set = TrainingSet {
         names: &names,
@@ -216,7 +217,7 @@ fn cross_validation_lowers_the_threshold_for_many_intents_and_beats_the_fixed_on
     // On fresh messages, the chosen thresholds find more intents than the fixed default.
     let classifier = Classifier::train(Method::Trained, &set, cv.thresholds, params, String::new());
     let fresh: Vec<(usize, Vec<f32>)> = (0..intents)
-        .map(|c| (c, rng.near(&centres[c], 0.5)))
+        .map(|c| (c, rng.near(&centres[c], SPREAD)))
         .collect();
     let found = |t: &Thresholds| {
         fresh
