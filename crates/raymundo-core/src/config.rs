@@ -233,6 +233,9 @@ pub struct AnswerConfig {
     pub sources_heading: String,
     /// Sentences in an extractive answer.
     pub max_sentences: usize,
+    /// Words in an extractive answer: sentences after the first are added only while the
+    /// reply stays within this many.
+    pub max_words: usize,
     /// Reply after `/reset` or "olvida todo" cleared the conversation.
     pub forgotten: String,
 }
@@ -245,6 +248,7 @@ impl Default for AnswerConfig {
                 .to_string(),
             sources_heading: "Fuentes".to_string(),
             max_sentences: 3,
+            max_words: 60,
             forgotten: "Listo, olvidé nuestra conversación. ¿En qué te puedo ayudar?".to_string(),
         }
     }

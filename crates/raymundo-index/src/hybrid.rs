@@ -178,6 +178,9 @@ pub(crate) fn mmr(
 
 /// The IDF-weighted share of the query `terms` (from `Lexical::query_terms`) that occur in
 /// `texts` (1.0 when the query has no indexed terms at all: no evidence is no objection).
+/// A term also counts as present when the passage has a form of it one letter longer or
+/// shorter (`enciend` / `encend`, stems of at least five letters), so that an inflection the
+/// stemmer keeps apart does not decide.
 pub(crate) fn coverage<'a>(
     analyzer: &mut TextAnalyzer,
     terms: &[(String, f32)],
@@ -193,15 +196,55 @@ pub(crate) fn coverage<'a>(
     }
     let found: f32 = terms
         .iter()
-        .filter(|(t, _)| present.contains(t))
+        .filter(|(t, _)| present.contains(t) || present.iter().any(|p| one_edit_apart(t, p)))
         .map(|t| t.1)
         .sum();
     found / total
 }
 
+/// True when `a` and `b` (both of at least five characters) differ by one inserted or
+/// deleted character (`enciend` / `encend`); a replaced one is left out, since it joins
+/// different words (`carta` / `carga`).
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    // Folded stems are almost always ASCII: compare bytes then, without allocating.
+    if a.is_ascii() && b.is_ascii() {
+        return one_insertion_apart(a.as_bytes(), b.as_bytes());
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    one_insertion_apart(&a, &b)
+}
+
+fn one_insertion_apart<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    if a.len().min(b.len()) < 5 || a.len().abs_diff(b.len()) != 1 {
+        return false;
+    }
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    // The common prefix and suffix leave only the extra element of the longer one.
+    prefix + suffix >= a.len().min(b.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_edit_joins_inflections_not_other_words() {
+        assert!(one_edit_apart("enciend", "encend"));
+        assert!(one_edit_apart("encend", "enciend"));
+        assert!(one_edit_apart("factur", "facturs"));
+        // A replaced letter makes another word; short stems are too ambiguous.
+        assert!(!one_edit_apart("carta", "carga"));
+        assert!(!one_edit_apart("cost", "costs"));
+        assert!(!one_edit_apart("enviar", "enviar"));
+        assert!(!one_edit_apart("pedido", "pedidos2"));
+        assert!(one_edit_apart("añadid", "añadido"));
+    }
 
     fn params(fusion: Fusion) -> SearchParams {
         SearchParams {

@@ -73,6 +73,24 @@ impl LexicalLanguage {
     }
 }
 
+/// Words that ask rather than name what is asked about (question words, greetings, "I would
+/// like to know", "please"), in Spanish and English, with and without accents (the stop-word
+/// filter runs before accents are folded): left out of the coverage signal, whatever the corpus.
+#[rustfmt::skip]
+pub const REQUEST_WORDS: &[&str] = &[
+    "qué", "que", "cuál", "cual", "cuáles", "cuales", "cuánto", "cuanto", "cuánta", "cuanta",
+    "cuántos", "cuantos", "cuántas", "cuantas", "cómo", "como", "dónde", "donde", "cuándo",
+    "cuando", "quién", "quien", "quiénes", "quienes",
+    "hola", "buenas", "buenos", "gracias", "favor", "quiero", "quisiera", "quería", "queria",
+    "necesito", "necesitaría", "saber", "preguntar", "pregunta", "duda", "ayuda", "ayudar",
+    "ayudarme", "ayúdame", "ayudame", "puedo", "puede", "pueden", "podría", "podria", "podrían",
+    "podrian", "gustaría", "gustaria", "decir", "dime", "dígame", "digame", "información",
+    "informacion", "info", "explicar", "explícame", "explicame", "oiga", "disculpe", "disculpa",
+    "what", "which", "how", "where", "when", "who", "why", "much", "many", "hi", "hello", "hey",
+    "thanks", "please", "want", "wanted", "need", "know", "tell", "could", "would", "like",
+    "help", "question", "information", "explain",
+];
+
 /// The text analysis used for both documents and queries.
 pub fn analyzer(language: LexicalLanguage) -> TextAnalyzer {
     let builder = TextAnalyzer::builder(SimpleTokenizer::default())
@@ -277,12 +295,17 @@ impl Lexical {
     }
 
     /// The analysed query terms with their inverse document frequency in the body field
-    /// (`ln(1 + (N - df + 0.5) / (df + 0.5))`, as BM25 weighs them), repeats removed.
+    /// (`ln(1 + (N - df + 0.5) / (df + 0.5))`, as BM25 weighs them), repeats removed. Words
+    /// of asking rather than of the topic (`cuánto`, `quisiera`, `saber`, `please`:
+    /// [`REQUEST_WORDS`]) are left out: they are not what the question is about.
     pub fn query_terms(&self, query: &str) -> Vec<(String, f32)> {
         let searcher = self.reader.searcher();
         let n = searcher.num_docs() as f32;
-        let mut seen = HashSet::new();
         let mut a = self.analyzer();
+        let mut seen: HashSet<String> = REQUEST_WORDS
+            .iter()
+            .flat_map(|w| analyze(&mut a, w))
+            .collect();
         analyze(&mut a, query)
             .into_iter()
             .filter(|t| seen.insert(t.clone()))

@@ -22,7 +22,9 @@ mod simd;
 pub use format::{Calibration, DocumentEntry, IndexError, IndexMeta, FORMAT_VERSION, INDEX_FILE};
 pub use hnsw::{Hnsw, HnswParams, DEFAULT_SEED, HNSW_FORMAT_VERSION};
 pub use hybrid::SearchParams;
-pub use lexical::{analyze, analyzer, codes, Filter, Lexical, LexicalHit, LexicalLanguage};
+pub use lexical::{
+    analyze, analyzer, codes, Filter, Lexical, LexicalHit, LexicalLanguage, REQUEST_WORDS,
+};
 pub use search::dot;
 pub use search::{top_k, top_k_threads, PARALLEL_MIN_FLOATS};
 pub use simd::{dot_portable, Kernel};

@@ -287,6 +287,49 @@ fn hybrid_search_respects_filters_and_reports_coverage() {
 }
 
 #[test]
+fn coverage_weighs_what_is_asked_about_and_joins_inflections() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = spanish(&[
+        (
+            "rh/vacaciones.md",
+            "rh",
+            &["Cada empleado tiene derecho a 22 días hábiles de vacaciones al año."],
+        ),
+        (
+            "rh/nomina.md",
+            "rh",
+            &["La nómina se paga los días 15 y 30 de cada mes por transferencia."],
+        ),
+        (
+            "manual/equipo.md",
+            "manual",
+            &["Para encender el controlador mantenga pulsado el botón central."],
+        ),
+    ]);
+    // The BM25 side (and with it the coverage signal) exists once the index is saved.
+    index.save(dir.path(), None).unwrap();
+    let params = SearchParams {
+        candidates: 10,
+        ..SearchParams::dense(3)
+    };
+    let q = unit([1.0, 0.0, 0.0]);
+    let cover = |text: &str| index.hybrid_search(&q, text, &params).unwrap().coverage;
+    // "Cuántos" is how it asks, not what; "tocan" (in no document) is left to weigh alone
+    // against "días", "vacaciones" and "año", and does not outweigh them.
+    let vacations = cover("¿Cuántos días de vacaciones me tocan al año?");
+    assert!(vacations >= 0.5, "{vacations}");
+    // The stemmer keeps "enciend" and "encend" apart; one letter must not decide.
+    let switch_on = cover("¿Cómo se enciende el controlador?");
+    assert!(switch_on > 0.99, "{switch_on}");
+    // Asking words ("quisiera saber") are not what is asked about.
+    let polite = cover("Hola, quisiera saber cuándo se paga la nómina");
+    assert!(polite > 0.99, "{polite}");
+    // A question of unknown words still covers little, though it shares one common word.
+    let trivia = cover("¿Quién ganó el mundial de fútbol de 2022 en Catar el año pasado?");
+    assert!(trivia < 0.3, "{trivia}");
+}
+
+#[test]
 fn bm25_is_updated_incrementally_and_old_folders_are_removed() {
     let dir = tempfile::tempdir().unwrap();
     let mut first = spanish(&[

@@ -16,6 +16,7 @@
 //! and nothing here does I/O beyond reading the given files.
 
 mod chunker;
+mod email_thread;
 mod error;
 mod files;
 mod language;
@@ -27,6 +28,7 @@ use raymundo_core::Document;
 use std::path::Path;
 
 pub use chunker::chunk_document;
+pub use email_thread::{company_domains, mark_speakers};
 pub use error::IngestError;
 pub use files::{hash_file, list_files};
 pub use language::detect_language;
@@ -49,10 +51,15 @@ pub struct LoadedDocument {
 pub struct LoadOptions {
     /// Values the PII scrubber keeps (the company's own public phone numbers and addresses).
     pub pii_allowlist: PiiAllowlist,
+    /// The company's e-mail domains: in an e-mail thread, messages from other domains are
+    /// marked as quoted (`> `), so they are searched but never given as the answer
+    /// ([`mark_speakers`]; empty: the top message's sender is the company).
+    pub company_domains: Vec<String>,
 }
 
 /// Loads one file: detects its type by extension, extracts and normalises the text, reads
-/// Markdown front matter, scrubs PII and labels the document.
+/// Markdown front matter, marks the messages of an e-mail thread that the company did not
+/// write as quoted, scrubs PII and labels the document.
 ///
 /// `rel_path` is the path relative to `docs_dir` with `/` separators (as returned by
 /// [`list_files`]) and becomes [`Document::path`]; `abs_path` is where the bytes are read.
@@ -85,7 +92,10 @@ pub fn load_document_with(
     let extracted =
         loaders::extract(rel_path, &bytes).map_err(|r| IngestError::skipped(rel_path, r))?;
     let allow = &options.pii_allowlist;
-    let (text, mut pii) = scrub_pii_with(&extracted.text, allow);
+    // Who speaks is read from the addresses, so before they are scrubbed.
+    let marked = loaders::looks_like_email(&extracted.text)
+        .then(|| mark_speakers(&extracted.text, &options.company_domains));
+    let (text, mut pii) = scrub_pii_with(marked.as_deref().unwrap_or(&extracted.text), allow);
     if !text.chars().any(char::is_alphanumeric) {
         return Err(IngestError::skipped(rel_path, "file has no text"));
     }

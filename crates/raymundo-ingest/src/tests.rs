@@ -417,6 +417,7 @@ fn sample_corpus_company_contacts_survive_with_an_allowlist() {
     let rel = "faq/horarios-contacto.md";
     let options = LoadOptions {
         pii_allowlist: PiiAllowlist::new(["33 3616 2020", "800 296 5648", "@axoloit.mx"]),
+        ..LoadOptions::default()
     };
     let plain = load_document(&root, rel, &root.join(rel)).unwrap();
     assert!(!plain.document.text.contains("33 3616 2020"));
@@ -424,4 +425,43 @@ fn sample_corpus_company_contacts_survive_with_an_allowlist() {
     assert!(allowed.document.text.contains("WhatsApp: 33 3616 2020."));
     assert!(allowed.document.text.contains("800 296 5648"));
     assert!(allowed.pii.total() < plain.pii.total());
+}
+
+#[test]
+fn sample_email_threads_quote_the_customer_not_the_company() {
+    let Some(root) = axoloit_docs() else {
+        eprintln!("examples/axoloit not found; skipping");
+        return;
+    };
+    let options = LoadOptions {
+        company_domains: company_domains(&["ventas@axoloit.mx".to_string()]),
+        ..LoadOptions::default()
+    };
+    for (rel, company, customer) in [
+        (
+            "email/consulta-estado-pedido-100987.txt",
+            "Revisamos el rastreo y el paquete está detenido",
+            "Buenas tardes, hice un pedido hace más de una semana",
+        ),
+        (
+            "email/solicitud-factura-pedido-100411.txt",
+            "Le confirmo que ya emitimos su factura",
+            "Solicito de favor la factura de mi compra",
+        ),
+    ] {
+        let doc = load_document_with(&root, rel, &root.join(rel), &options)
+            .unwrap()
+            .document;
+        let line_of = |needle: &str| {
+            doc.text
+                .lines()
+                .find(|l| l.contains(needle))
+                .unwrap_or_else(|| panic!("{rel}: no line with {needle:?}"))
+                .to_string()
+        };
+        assert!(line_of(company).starts_with(company), "{rel}");
+        assert!(line_of(customer).starts_with("> "), "{rel}");
+        // The title still comes from the top message's subject.
+        assert!(!doc.title.starts_with('>'), "{rel}: {}", doc.title);
+    }
 }

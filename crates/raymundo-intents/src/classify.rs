@@ -408,11 +408,12 @@ pub fn background_messages() -> Vec<&'static str> {
 
 /// Up to `max` sentences of the company's documents, evenly spread over them, to teach the
 /// classifier the documents' vocabulary as *no intent*: a question about a topic is answered
-/// from the documents, it does not ask for an action.
+/// from the documents, it does not ask for an action. Quoted lines (`> `: what customers wrote
+/// in e-mail threads) are left out: they are requests as often as not.
 pub fn document_sentences<'a>(texts: impl IntoIterator<Item = &'a str>, max: usize) -> Vec<String> {
     let mut all = Vec::new();
     for text in texts {
-        for line in text.lines() {
+        for line in text.lines().filter(|l| !l.trim_start().starts_with('>')) {
             for s in split_sentences(line) {
                 let s = s.trim_matches(|c: char| c.is_whitespace() || "#*->|".contains(c));
                 let len = s.chars().count();

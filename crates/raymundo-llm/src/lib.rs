@@ -19,6 +19,7 @@ pub mod local;
 pub mod ollama;
 pub mod openai;
 pub mod prompt;
+mod question;
 pub mod retry;
 
 pub use chat::{ChatMessage, ChatProvider, ChatRequest, Completion, LlmError, Role};

@@ -120,7 +120,8 @@ pub fn build(
     let system = personality(config)?;
     Ok(AnswerChain::new(
         providers,
-        ExtractiveAnswerer::new(Some(embedder), config.answer.max_sentences),
+        ExtractiveAnswerer::new(Some(embedder), config.answer.max_sentences)
+            .with_max_words(config.answer.max_words),
         ChainSettings {
             system,
             max_answer_tokens: config.llm.max_answer_tokens,

@@ -46,6 +46,7 @@ fusion = "weighted"
 out_of_scope = "Lo siento, no tengo esa información en los documentos de la empresa. ¿Quieres que te comunique con una persona del equipo?"
 sources_heading = "Fuentes"
 max_sentences = 3
+# max_words = 60        # sentences after the first only while the reply stays within this
 
 [pii]
 # The company's own public contacts, kept when personal data is scrubbed so that Raymundo can

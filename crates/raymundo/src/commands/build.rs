@@ -25,7 +25,7 @@ pub struct Args {
 }
 
 /// Bumped whenever the chunker's output changes, so old indexes are rebuilt in full.
-const CHUNKER_VERSION: &str = "chunker-1";
+const CHUNKER_VERSION: &str = "chunker-2";
 
 /// What a build did.
 #[derive(Debug, Default, Serialize)]
@@ -61,8 +61,10 @@ pub struct Summary {
 
 fn settings_fingerprint(config: &Config, model_id: &str) -> String {
     let c = &config.chunking;
+    // The company's e-mail domains decide which parts of a thread are quoted.
+    let company = raymundo_ingest::company_domains(&config.pii.allow).join(",");
     format!(
-        "{CHUNKER_VERSION};{model_id};min={};max={};overlap={}",
+        "{CHUNKER_VERSION};{model_id};min={};max={};overlap={};company={company}",
         c.min_tokens, c.max_tokens, c.overlap_tokens
     )
 }
@@ -153,6 +155,7 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
     // 4. Load, normalise and scrub the new or changed documents.
     let options = LoadOptions {
         pii_allowlist: PiiAllowlist::new(&config.pii.allow),
+        company_domains: raymundo_ingest::company_domains(&config.pii.allow),
     };
     let pb = bar(to_load.len() as u64, "reading", quiet || to_load.is_empty());
     let mut loaded = Vec::new();

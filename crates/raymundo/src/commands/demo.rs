@@ -31,7 +31,7 @@ pub const QUESTIONS: &[&str] = &[
 
 /// A conversation the demo holds: an intent with a missing parameter, then its action.
 pub const CONVERSATION: &[&str] = &[
-    "Hazme una presentación sobre la instalación y calibración del sensor H2, con imágenes",
+    "Prepara una presentación sobre la instalación y calibración del sensor H2, con imágenes",
     "que sean 3",
 ];
 
