@@ -16,7 +16,7 @@ passages: a JSONL of {"passage", "question", "answer"} rows (DisflQA from PyPI l
          split in two halves (even and odd in order of appearance); --part 0 or 1 takes one half:
          its passages (up to --articles) are the documents, their questions the answerable ones,
          and questions of the other half the out-of-scope ones. Part 0 tunes, part 1 reports.
-intents: a CSV or JSONL of labelled messages (text, label). --intents labels become intents
+intents: a CSV or JSONL of labelled messages (text, label), or an NLP.js corpus JSON. --intents labels become intents
          with --examples training examples each (data/intents.json); the eval file holds up to
          --per-intent other messages of each, and messages of the labels left out as no intent
          (up to --no-intent of them). Chosen with a fixed seed, so runs are reproducible.
@@ -134,7 +134,12 @@ def passages(args):
 
 def read_labelled(path):
     rows = []
-    if path.endswith(".jsonl"):
+    if path.endswith(".json"):
+        # An NLP.js corpus (npm node-nlp@3.10.2 test/nlp/stemmers/corpus50pl.json): intents with
+        # their utterances and test sentences.
+        for it in json.load(open(path, encoding="utf-8"))["data"]:
+            rows += [(u, it["intent"]) for u in it["utterances"] + it.get("tests", [])]
+    elif path.endswith(".jsonl"):
         for line in open(path, encoding="utf-8"):
             if line.strip():
                 o = json.loads(line)

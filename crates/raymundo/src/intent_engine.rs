@@ -81,8 +81,9 @@ impl IntentEngine {
         h.update(assistant.index.meta().model_id.as_bytes());
         h.update(method.as_str().as_bytes());
         h.update(serde_json::to_string(&params)?.as_bytes());
-        // Version of what the cache holds (2: with the cross-validated thresholds).
-        h.update(b"classifier-cache-2");
+        // Version of what the cache holds (2: with the cross-validated thresholds; 3: with
+        // intents left out as no intent in the cross-validation).
+        h.update(b"classifier-cache-3");
         h.update(negatives_max.to_le_bytes());
         for m in background_messages() {
             h.update(m.as_bytes());

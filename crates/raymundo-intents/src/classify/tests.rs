@@ -207,7 +207,11 @@ fn cross_validation_lowers_the_threshold_for_many_intents_and_beats_the_fixed_on
         ..TrainParams::default()
     };
     let held = held_out(Method::Trained, &set, params, 4);
-    assert_eq!(held.len(), examples.len() + negatives.len());
+    // Every example once in its fold, and once more as no intent while its intent is left
+    // out; every negative once.
+    assert_eq!(held.len(), 2 * examples.len() + negatives.len());
+    let none = held.iter().filter(|h| h.truth.is_none()).count();
+    assert_eq!(none, examples.len() + negatives.len());
     let cv = choose(&held, intents, 0.1, &[0.0, 0.05, 0.1], 4).unwrap();
     assert!(cv.false_positive_rate <= 0.1, "{cv:?}");
     assert!(
