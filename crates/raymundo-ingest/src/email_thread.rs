@@ -94,12 +94,29 @@ pub fn mark_speakers(text: &str, company: &[String]) -> String {
     }];
     let mut previous_blank = true;
     let mut previous_quoted = false;
+    // The sender of the message a `>` block interrupts: its text after the block is theirs
+    // again (a reply written between the quoted lines).
+    let mut resume: Option<Option<String>> = None;
     for (i, &line) in lines.iter().enumerate().skip(top_end) {
         let quoted = line.trim_start().starts_with('>');
         let opens_headers = previous_blank
             && header(line).is_some_and(|(n, _)| SENDER_HEADERS.contains(&n.as_str()))
             && lines.get(i + 1).and_then(|l| header(l)).is_some();
         let attribution = separator(line);
+        if !quoted && !unquoted(line).is_empty() && !attribution && !opens_headers {
+            if let Some(domain) = resume.take() {
+                messages.push(Message {
+                    domain,
+                    lines: Vec::new(),
+                });
+            }
+        }
+        if attribution || opens_headers {
+            resume = None;
+        }
+        if quoted && !previous_quoted && resume.is_none() {
+            resume = Some(messages.last().expect("a message").domain.clone());
+        }
         if attribution || opens_headers || (quoted && !previous_quoted) {
             // A separator's own line may name the sender (`On ... <a@b.mx> wrote:`).
             let named = if attribution { domain(line) } else { None };
@@ -212,6 +229,26 @@ Subject: Sensor con error\n\nEl sensor marca E-104 otra vez y estoy muy molesta.
             "{marked}"
         );
         assert!(marked.starts_with("From: Lucía"), "{marked}");
+    }
+
+    #[test]
+    fn a_reply_between_quoted_lines_is_the_companys_again() {
+        let text = "From: soporte@axoloit.mx\nTo: ana@correo.mx\nSubject: RE: Sensor\n\n\
+Hola, Ana:\n\n> ¿Cada cuánto cambio las pilas del sensor?\n\n\
+Cada 18 meses con el reporte normal.\n\n> ¿Y el controlador?\nLa pila CR2032 dura 5 años.\n";
+        let marked = mark_speakers(text, &company());
+        assert!(
+            marked.contains("\n> ¿Cada cuánto cambio las pilas del sensor?\n"),
+            "{marked}"
+        );
+        assert!(
+            marked.contains("\nCada 18 meses con el reporte normal.\n"),
+            "{marked}"
+        );
+        assert!(
+            marked.contains("\n> ¿Y el controlador?\nLa pila CR2032 dura 5 años.\n"),
+            "{marked}"
+        );
     }
 
     #[test]
