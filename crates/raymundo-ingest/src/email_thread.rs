@@ -13,13 +13,11 @@
 //! where the newest message on top is its own), and a quoted message whose sender cannot be
 //! read is someone else's.
 
+use crate::loaders::EMAIL_HEADERS;
 use raymundo_core::text::fold;
 
-/// Header names that open a message (sender) or belong to its header block.
+/// Header names that name a message's sender (the others are `loaders::EMAIL_HEADERS`).
 const SENDER_HEADERS: &[&str] = &["from", "de"];
-const OTHER_HEADERS: &[&str] = &[
-    "to", "para", "cc", "subject", "asunto", "date", "fecha", "sent", "enviado", "enviada",
-];
 
 /// One message of the thread.
 struct Message<'a> {
@@ -41,7 +39,8 @@ fn unquoted(line: &str) -> &str {
 fn header(line: &str) -> Option<(String, &str)> {
     let (name, value) = unquoted(line).split_once(':')?;
     let name = fold(name.trim());
-    (SENDER_HEADERS.contains(&name.as_str()) || OTHER_HEADERS.contains(&name.as_str()))
+    EMAIL_HEADERS
+        .contains(&name.as_str())
         .then_some((name, value.trim()))
 }
 

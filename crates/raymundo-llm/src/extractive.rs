@@ -14,7 +14,7 @@
 //! Quoted lines (`> `: what a customer or a supplier wrote in an e-mail thread, marked so
 //! by the loader) are never an answer; nor are headings, header fields or questions.
 
-use crate::question::Kind;
+use crate::question::{asked_words, Kind};
 use raymundo_core::text::{content_keys, split_sentences};
 use raymundo_core::{Answer, AnswerFailure, Answerer, Embedder, Hit, SourceRef};
 use std::collections::{HashMap, HashSet};
@@ -157,10 +157,15 @@ fn mark_faq(
 ) {
     let q_keys: HashSet<String> = content_keys(question).into_iter().collect();
     let kind = Kind::of(question);
+    // Each entry is judged once, however many of its sentences are candidates.
+    let mut eligible: HashMap<Arc<str>, bool> = HashMap::new();
     let mut best: Option<(f32, Arc<str>, usize)> = None;
     for c in candidates.iter() {
         let Some(e) = &c.entry else { continue };
-        if share(&q_keys, e) == 0.0 || !same_kind(kind, e) {
+        let ok = *eligible
+            .entry(e.clone())
+            .or_insert_with(|| share(&q_keys, e) > 0.0 && same_kind(kind, e));
+        if !ok {
             continue;
         }
         let close = closeness(e);
@@ -179,6 +184,7 @@ fn mark_faq(
 pub(crate) fn lexical_candidates(question: &str, hits: &[Hit]) -> Vec<Candidate> {
     let q_keys: HashSet<String> = content_keys(question).into_iter().collect();
     let kind = Kind::of(question);
+    let asked = asked_words(question);
     let mut candidates: Vec<Candidate> = Vec::new();
     // Passages are judged by their cosine to the question (the fused rank score of hybrid
     // search is not on that scale), rescaled over the passages.
@@ -213,7 +219,7 @@ pub(crate) fn lexical_candidates(question: &str, hits: &[Hit]) -> Vec<Candidate>
                 }
                 let text = clean(s);
                 let overlap = share(&q_keys, &text);
-                let evidence = kind.evidence(&text, question);
+                let evidence = kind.evidence(&text, &asked);
                 candidates.push(Candidate {
                     hit: h,
                     order,

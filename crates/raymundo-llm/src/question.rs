@@ -173,11 +173,10 @@ impl Kind {
         Kind::Other
     }
 
-    /// 1.0 when `sentence` holds the kind of fact asked for and the question does not
-    /// already contain it (a number, a date, a name, a reason, a way), else 0.0. `Other`
-    /// asks for nothing in particular: always 0.0.
-    pub(crate) fn evidence(self, sentence: &str, question: &str) -> f32 {
-        let asked: HashSet<String> = words(question).into_iter().collect();
+    /// 1.0 when `sentence` holds the kind of fact asked for and the question (its words:
+    /// [`asked_words`]) does not already contain it (a number, a date, a name, a reason, a
+    /// way), else 0.0. `Other` asks for nothing in particular: always 0.0.
+    pub(crate) fn evidence(self, sentence: &str, asked: &HashSet<String>) -> f32 {
         let new_words: Vec<String> = words(sentence)
             .into_iter()
             .filter(|w| !asked.contains(w))
@@ -192,7 +191,7 @@ impl Kind {
         let found = match self {
             Kind::Quantity => digits || sentence.contains('$') || has(NUMBER_WORDS),
             Kind::Time => year || has(MONTHS_AND_DAYS) || hour(sentence),
-            Kind::Person | Kind::Place => names(sentence, question),
+            Kind::Person | Kind::Place => names(sentence, asked),
             Kind::Reason => has(REASON_WORDS),
             Kind::Manner => has(MANNER_WORDS),
             Kind::Other => false,
@@ -205,6 +204,11 @@ impl Kind {
     }
 }
 
+/// The folded words of a question, computed once for all its candidate sentences.
+pub(crate) fn asked_words(question: &str) -> HashSet<String> {
+    words(question).into_iter().collect()
+}
+
 /// An hour such as `13:00` or `9:30`.
 fn hour(sentence: &str) -> bool {
     let b = sentence.as_bytes();
@@ -214,8 +218,7 @@ fn hour(sentence: &str) -> bool {
 }
 
 /// A capitalised word that is not the sentence's first and not in the question (a name).
-fn names(sentence: &str, question: &str) -> bool {
-    let asked: HashSet<String> = words(question).into_iter().collect();
+fn names(sentence: &str, asked: &HashSet<String>) -> bool {
     sentence
         .split_whitespace()
         .skip(1)
@@ -262,31 +265,31 @@ mod tests {
     fn evidence_is_a_new_fact_of_the_asked_kind() {
         let q = "¿Cuánto cuesta el envío express?";
         assert_eq!(
-            Kind::Quantity.evidence("El envío express cuesta $289.00 MXN.", q),
+            Kind::Quantity.evidence("El envío express cuesta $289.00 MXN.", &asked_words(q)),
             1.0
         );
         assert_eq!(
-            Kind::Quantity.evidence("El envío express es la opción más rápida.", q),
+            Kind::Quantity.evidence("El envío express es la opción más rápida.", &asked_words(q)),
             0.0
         );
         assert_eq!(
             Kind::Time.evidence(
                 "Los pedidos pagados antes de las 13:00 salen el mismo día.",
-                "¿A qué hora?"
+                &asked_words("¿A qué hora?")
             ),
             1.0
         );
         assert_eq!(
             Kind::Person.evidence(
                 "The treaty was signed by Napoleon Bonaparte.",
-                "Who signed the treaty?"
+                &asked_words("Who signed the treaty?")
             ),
             1.0
         );
         assert_eq!(
             Kind::Person.evidence(
                 "The treaty was signed in a hurry.",
-                "Who signed the treaty?"
+                &asked_words("Who signed the treaty?")
             ),
             0.0
         );
@@ -294,7 +297,7 @@ mod tests {
         assert_eq!(
             Kind::Quantity.evidence(
                 "El pedido 100987 salió ayer.",
-                "¿Cuánto tarda el pedido 100987?"
+                &asked_words("¿Cuánto tarda el pedido 100987?")
             ),
             0.0
         );

@@ -7,7 +7,7 @@ mod markdown;
 mod pdf;
 mod text;
 
-pub(crate) use text::{email_subject, looks_like_email};
+pub(crate) use text::{email_subject, looks_like_email, EMAIL_HEADERS};
 
 use crate::normalize::{decode, normalize_str, normalize_text};
 

@@ -2,8 +2,9 @@
 //! capitals, or a lone `¿question?` line), and e-mails are recognised by their header block.
 
 /// Header names that open an e-mail saved as text (English and Spanish clients).
-const EMAIL_HEADERS: &[&str] = &[
-    "from", "de", "to", "para", "subject", "asunto", "date", "fecha", "sent", "enviado", "cc",
+pub(crate) const EMAIL_HEADERS: &[&str] = &[
+    "from", "de", "to", "para", "subject", "asunto", "date", "fecha", "sent", "enviado", "enviada",
+    "cc",
 ];
 
 /// `(name, value)` of the header lines at the top of `text`, if it starts like an e-mail (at

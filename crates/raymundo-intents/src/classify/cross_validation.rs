@@ -93,22 +93,7 @@ pub fn held_out(
             String::new(),
         );
         let mut judge = |truth: Option<usize>, v: &[f32]| {
-            let c = classifier.classify_with(
-                v,
-                &Thresholds {
-                    min_confidence: f32::NEG_INFINITY,
-                    min_margin: f32::NEG_INFINITY,
-                },
-            );
-            let best = set.names.iter().position(|n| *n == c.best);
-            // The trained method's no-intent class winning means no intent at any threshold.
-            let none_won = c.no_intent.is_some_and(|p| p > c.confidence);
-            out.push(HeldOut {
-                truth,
-                best: best.filter(|_| !none_won),
-                confidence: c.confidence,
-                margin: c.margin,
-            });
+            out.push(verdict(&classifier, set.names, truth, v));
         };
         for ((c, v), _) in set
             .examples
@@ -170,26 +155,33 @@ fn unknown_intents(
             params,
             String::new(),
         );
+        // Whatever intent it names is wrong: a false positive for that intent.
         for (_, v) in set.examples.iter().filter(|(c, _)| c % folds == fold) {
-            let c = classifier.classify_with(
-                v,
-                &Thresholds {
-                    min_confidence: f32::NEG_INFINITY,
-                    min_margin: f32::NEG_INFINITY,
-                },
-            );
-            let none_won = c.no_intent.is_some_and(|p| p > c.confidence);
-            // Whatever intent it names is wrong; keep its index for the F1 bookkeeping.
-            let best = set.names.iter().position(|n| *n == c.best);
-            out.push(HeldOut {
-                truth: None,
-                best: best.filter(|_| !none_won),
-                confidence: c.confidence,
-                margin: c.margin,
-            });
+            out.push(verdict(&classifier, set.names, None, v));
         }
     }
     out
+}
+
+/// How `classifier` judges `v` at no threshold, its best intent as an index into `names`
+/// (the full list, whatever subset the classifier was trained on).
+fn verdict(classifier: &Classifier, names: &[String], truth: Option<usize>, v: &[f32]) -> HeldOut {
+    let c = classifier.classify_with(
+        v,
+        &Thresholds {
+            min_confidence: f32::NEG_INFINITY,
+            min_margin: f32::NEG_INFINITY,
+        },
+    );
+    let best = names.iter().position(|n| *n == c.best);
+    // The trained method's no-intent class winning means no intent at any threshold.
+    let none_won = c.no_intent.is_some_and(|p| p > c.confidence);
+    HeldOut {
+        truth,
+        best: best.filter(|_| !none_won),
+        confidence: c.confidence,
+        margin: c.margin,
+    }
 }
 
 /// Macro-F1 over `intents` classes and the no-intent false-positive rate of `predicted`
