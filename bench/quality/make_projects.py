@@ -16,6 +16,11 @@ passages: a JSONL of {"passage", "question", "answer"} rows (DisflQA from PyPI l
          split in two halves (even and odd in order of appearance); --part 0 or 1 takes one half:
          its passages (up to --articles) are the documents, their questions the answerable ones,
          and questions of the other half the out-of-scope ones. Part 0 tunes, part 1 reports.
+         --split topics halves by topic instead: the passages are grouped back into the
+         Wikipedia articles they came from (average-linkage clustering of their TF-IDF
+         vectors; DisflQA keeps no titles), so the out-of-scope questions are about articles
+         the documents do not hold, as a company's out-of-scope questions are, rather than
+         about another paragraph of the same article.
 intents: a CSV or JSONL of labelled messages (text, label), or an NLP.js corpus JSON. --intents labels become intents
          with --examples training examples each (data/intents.json); the eval file holds up to
          --per-intent other messages of each, and messages of the labels left out as no intent
@@ -98,6 +103,52 @@ def detokenize(text):
     return re.sub(r"(\w) - (\w)", r"\1-\2", text)
 
 
+def topics(texts, merge_at=0.05, least=5):
+    """Groups `texts` by topic: average-linkage clustering of TF-IDF vectors (words of three
+    letters or more that two texts share) down to similarity `merge_at`; groups under `least`
+    texts then join the group they are closest to. Returns lists of indexes, in order of
+    their first text."""
+    import collections, heapq, math
+    words = [collections.Counter(w.lower() for w in re.findall(r"[A-Za-z]{3,}", t)) for t in texts]
+    df = collections.Counter(w for c in words for w in c)
+    n = len(texts)
+    vecs = []
+    for c in words:
+        v = {w: (1 + math.log(k)) * math.log(n / df[w]) for w, k in c.items() if 1 < df[w] < n / 4}
+        norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
+        vecs.append({w: x / norm for w, x in v.items()})
+    sim = {}
+    for i in range(n):
+        for j in range(i + 1, n):
+            a, b = (vecs[i], vecs[j]) if len(vecs[i]) < len(vecs[j]) else (vecs[j], vecs[i])
+            sim[i, j] = sum(x * b.get(w, 0.0) for w, x in a.items())
+    members = {i: [i] for i in range(n)}
+
+    def s(a, b):
+        return sim[min(a, b), max(a, b)]
+
+    heap = [(-v, a, b) for (a, b), v in sim.items() if v >= merge_at]
+    heapq.heapify(heap)
+    while heap:
+        v, a, b = heapq.heappop(heap)
+        if a not in members or b not in members or -v != s(a, b):
+            continue  # a stale pair: one side was merged since
+        size_a, size_b = len(members[a]), len(members[b])
+        members[a] += members.pop(b)
+        for c in members:
+            if c != a:
+                # Lance-Williams update for average linkage.
+                new = (size_a * s(a, c) + size_b * s(b, c)) / (size_a + size_b)
+                sim[min(a, c), max(a, c)] = new
+                if new >= merge_at:
+                    heapq.heappush(heap, (-new, min(a, c), max(a, c)))
+    big = [c for c in members if len(members[c]) >= least]
+    for c in [c for c in members if len(members[c]) < least]:
+        if big:
+            members[max(big, key=lambda b: s(b, c))] += members.pop(c)
+    return sorted((sorted(m) for m in members.values()), key=lambda m: m[0])
+
+
 def passages(args):
     rows = [json.loads(l) for l in open(args.input, encoding="utf-8") if l.strip()]
     for r in rows:
@@ -110,8 +161,15 @@ def passages(args):
             by_passage[key] = []
             order.append(key)
         by_passage[key].append(r)
-    mine = [p for i, p in enumerate(order) if i % 2 == args.part][: args.articles]
-    theirs = [p for i, p in enumerate(order) if i % 2 != args.part]
+    if args.split == "topics":
+        groups = topics(order)
+        mine = [order[i] for g, m in enumerate(groups) if g % 2 == args.part for i in m]
+        theirs = [order[i] for g, m in enumerate(groups) if g % 2 != args.part for i in m]
+        print(f"{len(groups)} topics recovered from {len(order)} passages")
+    else:
+        mine = [p for i, p in enumerate(order) if i % 2 == args.part]
+        theirs = [p for i, p in enumerate(order) if i % 2 != args.part]
+    mine = mine[: args.articles]
     rng = random.Random(args.seed)
     docs = os.path.join(args.out, "data", "docs", "pasajes")
     os.makedirs(docs, exist_ok=True)
@@ -202,6 +260,7 @@ def main():
     d = sub.add_parser("passages")
     d.add_argument("input"); d.add_argument("out")
     d.add_argument("--part", type=int, choices=[0, 1], default=0)
+    d.add_argument("--split", choices=["alternate", "topics"], default="alternate")
     d.add_argument("--articles", type=int, default=120)
     d.add_argument("--questions", type=int, default=200)
     d.add_argument("--out-of-scope", type=int, default=60)

@@ -7,6 +7,9 @@
 #   PASSAGE_SETS="en:path/to/DisflQA/test.jsonl" \
 #   INTENT_SETS="en:path/to/banking77-test.csv" bash bench/quality/run.sh [OUT]
 #
+# GUARD=documents measures the scope guard that `build` chose on the documents
+# (`retrieval.guard_from_documents = true`) instead of the model's default thresholds.
+#
 # See bench/quality/README.md for which sets are for tuning and which for reporting.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,11 +17,18 @@ out=${1:-target/quality}
 bin=${RAYMUNDO_BIN:-target/release/raymundo}
 [ -x "$bin" ] || cargo build --release -p raymundo
 mkdir -p "$out"
+# Writes the guard choice into a freshly made project.
+configure() {
+  if [ "${GUARD:-}" = documents ]; then
+    printf '[retrieval]\nguard_from_documents = true\n' >> "$1/raymundo.toml"
+  fi
+}
 for spec in ${QA_SETS:-}; do
   lang=${spec%%:*}; file=${spec#*:}; name=$(basename "$file" .json)
   dir="$out/qa-$name"
   rm -rf "$dir"
   python3 bench/quality/make_projects.py qa "$file" "$dir" ${QA_ARGS:-}
+  configure "$dir"
   "$bin" -C "$dir" build | tee "$out/$name.build.txt"
   "$bin" -C "$dir" eval retrieval --compare | tee "$out/$name.retrieval.txt"
   "$bin" -C "$dir" eval answers --out "$out/$name.answers.jsonl" | tee "$out/$name.answers.txt"
@@ -28,6 +38,7 @@ for spec in ${SUMMARY_SETS:-}; do
   dir="$out/sum-$name"
   rm -rf "$dir"
   python3 bench/quality/make_projects.py summaries "$file" "$dir" ${SUMMARY_ARGS:-}
+  configure "$dir"
   "$bin" -C "$dir" build | tee "$out/$name.build.txt"
   "$bin" -C "$dir" eval retrieval --compare | tee "$out/$name.retrieval.txt"
 done
@@ -37,6 +48,7 @@ for spec in ${PASSAGE_SETS:-}; do
     dir="$out/passages-$name-$part"
     rm -rf "$dir"
     python3 bench/quality/make_projects.py passages "$file" "$dir" --part $part ${PASSAGE_ARGS:-}
+    configure "$dir"
     "$bin" -C "$dir" build | tee "$out/$name-$part.build.txt"
     "$bin" -C "$dir" eval retrieval --compare | tee "$out/$name-$part.retrieval.txt"
     "$bin" -C "$dir" eval answers --out "$out/$name-$part.answers.jsonl" | tee "$out/$name-$part.answers.txt"
