@@ -246,7 +246,7 @@ fn a_handoff_is_recorded_and_the_user_told() {
         intent: set.get("hablar_con_humano").unwrap(),
         values: &v,
         user: "5213311112222",
-        message: "quiero hablar con alguien",
+        message: "quiero hablar con alguien, mi correo es ana.perez@example.com",
     };
     let actions = Actions::new(&settings(dir.path()));
     let out = actions.run(&req, &kb).unwrap();
@@ -259,8 +259,16 @@ fn a_handoff_is_recorded_and_the_user_told() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 2);
-    assert_eq!(lines[0]["user"], "5213311112222");
-    assert_eq!(lines[0]["message"], "quiero hablar con alguien");
+    // Nothing personal at rest: the number masked, the message scrubbed.
+    assert_eq!(lines[0]["user"], "•••••••••2222");
+    assert!(
+        !log.contains("5213311112222") && !log.contains("ana.perez"),
+        "{log}"
+    );
+    assert!(lines[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("quiero hablar con alguien, mi correo es "));
     assert_eq!(lines[0]["status"], "pending");
 }
 

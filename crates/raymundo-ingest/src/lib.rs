@@ -32,7 +32,7 @@ pub use email_thread::{company_domains, mark_speakers};
 pub use error::IngestError;
 pub use files::{hash_file, list_files};
 pub use language::detect_language;
-pub use loaders::SUPPORTED_EXTENSIONS;
+pub use loaders::{pdf_child_main, read_pdfs_in_child, PdfChild, SUPPORTED_EXTENSIONS};
 pub use normalize::{normalize_str, normalize_text};
 pub use pii::{scrub_pii, scrub_pii_with, PiiAllowlist, PiiCounts, PiiKind};
 pub use raymundo_core::{Chunk, ChunkingConfig, TokenCounter};

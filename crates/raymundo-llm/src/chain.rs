@@ -280,11 +280,19 @@ impl AnswerChain {
                 },
                 provider.as_ref(),
             );
+            // Sizes only: the prompt holds the person's message as typed, personal data
+            // included, and logs are kept and shipped where the store's scrubbing does not reach.
             tracing::debug!(
                 provider = provider.name(),
                 snippets = prompt.snippets,
-                "prompt: {:?}",
-                prompt.request.messages.last().map(|m| &m.content)
+                messages = prompt.request.messages.len(),
+                chars = prompt
+                    .request
+                    .messages
+                    .iter()
+                    .map(|m| m.content.len())
+                    .sum::<usize>(),
+                "prompt built"
             );
             let small = provider.snippet_budget().is_some();
             let known = small.then(|| {

@@ -29,6 +29,22 @@ pub fn scrub(text: &str) -> String {
     raymundo_ingest::scrub_pii(text).0
 }
 
+/// A JSON value with every string in it scrubbed (intent parameters: a `correo` or a
+/// `telefono` given to an action is kept in the log as a placeholder).
+pub fn scrub_values(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(scrub(s)),
+        Value::Array(items) => Value::Array(items.iter().map(scrub_values).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), scrub_values(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Where a turn came from, and what identifies it there.
 pub struct Origin<'a> {
     /// `whatsapp`, `twilio`, `chat_api`, `openai_api` or `cli`.
@@ -73,7 +89,7 @@ pub fn new_interaction(origin: &Origin<'_>, message: &str, turn: &Turn) -> NewIn
             .intent
             .clone()
             .or_else(|| turn.classification.as_ref().and_then(|c| c.intent.clone())),
-        parameters: turn.values.clone(),
+        parameters: turn.values.as_ref().map(scrub_values),
         confidence: turn.classification.as_ref().map(|c| c.confidence),
         chunks: turn
             .retrieved
@@ -144,4 +160,25 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_logged_scrubbed() {
+        let values = serde_json::json!({
+            "correo": "ana.perez@example.com",
+            "contacto": {"telefono": "55 1234 5678", "notas": ["llamar al 5512345678"]},
+            "num_diapos": 5,
+            "tema": "ventas del sensor H2",
+        });
+        let scrubbed = scrub_values(&values);
+        let text = scrubbed.to_string();
+        assert!(!text.contains("ana.perez"), "{text}");
+        assert!(!text.contains("1234"), "{text}");
+        assert_eq!(scrubbed["num_diapos"], 5);
+        assert_eq!(scrubbed["tema"], "ventas del sensor H2");
+    }
 }

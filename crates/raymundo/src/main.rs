@@ -14,6 +14,7 @@ mod intent_engine;
 mod intents_edit;
 mod interaction_log;
 mod live;
+mod pdf_sandbox;
 mod project;
 mod scaffold;
 mod toml_set;
@@ -87,10 +88,18 @@ enum Command {
     /// Turn reviews into knowledge: corrected answers become curated FAQ entries
     /// (data/docs/curadas/), corrected intents become examples in data/intents.json.
     Curate(commands::curate::Args),
+    /// Read one PDF from standard input under memory and time limits (run by Raymundo
+    /// itself for every PDF it indexes).
+    #[command(name = "__read-pdf", hide = true)]
+    ReadPdf,
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::ReadPdf) {
+        return pdf_sandbox::child_main();
+    }
+    pdf_sandbox::read_pdfs_in_child();
     let level = match cli.verbose {
         0 => "warn",
         1 => "info",
@@ -122,6 +131,7 @@ fn main() -> std::process::ExitCode {
         Command::Report(a) => commands::report::run(&cli.project, a),
         Command::Review(a) => commands::review::run(&cli.project, a),
         Command::Curate(a) => commands::curate::run(&cli.project, a),
+        Command::ReadPdf => unreachable!("handled before logging starts"),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

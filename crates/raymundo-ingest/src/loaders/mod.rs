@@ -5,7 +5,10 @@ mod docx;
 mod html;
 mod markdown;
 mod pdf;
+mod pdf_child;
 mod text;
+
+pub use pdf_child::{pdf_child_main, read_pdfs_in_child, PdfChild};
 
 pub(crate) use text::{email_subject, looks_like_email, EMAIL_HEADERS};
 
@@ -101,7 +104,7 @@ pub(crate) fn extract(rel_path: &str, bytes: &[u8]) -> Result<Extracted, String>
             })
         }
         "pdf" => Ok(Extracted {
-            text: normalize_str(&pdf::pdf_to_text(bytes)?),
+            text: normalize_str(&pdf_child::pdf_text(bytes)?),
             ..Extracted::default()
         }),
         _ => Ok(Extracted {

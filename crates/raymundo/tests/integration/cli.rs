@@ -330,6 +330,122 @@ fn bad_input_gets_a_clear_error_or_a_reasoned_skip() {
     );
 }
 
+/// A PDF of the given objects (numbered from 1; object 1 the catalog), with a correct
+/// cross-reference table.
+fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(o);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn pdf_stream(data: &[u8], dict: &str) -> Vec<u8> {
+    let mut s = format!("<< /Length {} {dict} >>\nstream\n", data.len()).into_bytes();
+    s.extend_from_slice(data);
+    s.extend_from_slice(b"\nendstream");
+    s
+}
+
+#[test]
+fn hostile_pdfs_are_skipped_and_the_build_goes_on() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    ok(p, &["init", p.to_str().unwrap()]);
+    let docs = p.join("data/docs");
+    std::fs::write(
+        docs.join("faq/horario.md"),
+        "# Horario\n\nAbrimos de lunes a viernes de 9 a 18 horas en la tienda de Zapopan.\n",
+    )
+    .unwrap();
+    let catalog = b"<< /Type /Catalog /Pages 2 0 R >>".to_vec();
+    let pages = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec();
+    let font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec();
+    // A Form XObject that draws itself: the reader recurses until its stack overflows.
+    let page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> /XObject << /X1 6 0 R >> >> /Contents 4 0 R >>".to_vec();
+    let itself = pdf_stream(
+        b"/X1 Do",
+        "/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /XObject << /X1 6 0 R >> >>",
+    );
+    std::fs::write(
+        docs.join("manual/recursivo.pdf"),
+        pdf(&[
+            catalog.clone(),
+            pages.clone(),
+            page,
+            pdf_stream(b"BT /F1 12 Tf 72 720 Td (Hola) Tj ET /X1 Do", ""),
+            font.clone(),
+            itself,
+        ]),
+    )
+    .unwrap();
+    // 1 MB that inflates to 1 GB, over the reader's memory for this test.
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..1024 {
+        z.write_all(&zeros).unwrap();
+    }
+    let bomb = z.finish().unwrap();
+    let page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>".to_vec();
+    std::fs::write(
+        docs.join("manual/bomba.pdf"),
+        pdf(&[
+            catalog,
+            pages,
+            page,
+            pdf_stream(&bomb, "/Filter /FlateDecode"),
+            font,
+        ]),
+    )
+    .unwrap();
+    crate::support::ensure_models();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raymundo"))
+        .arg("-C")
+        .arg(p)
+        .args(["build", "--json"])
+        .env("RAYMUNDO_LOG", "warn")
+        .env("RAYMUNDO_PDF_MEMORY_MB", "256")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["documents"], 1, "{summary}");
+    let skipped = summary["skipped"].as_array().unwrap();
+    for name in ["recursivo.pdf", "bomba.pdf"] {
+        assert!(
+            skipped
+                .iter()
+                .any(|s| s[0].as_str().unwrap().ends_with(name)),
+            "{name} not skipped: {summary}"
+        );
+    }
+    let found = ok(p, &["search", "horario de la tienda"]);
+    assert!(found.contains("faq/horario.md"), "{found}");
+}
+
 #[test]
 fn demo_answers_from_the_sample_company_and_declines_the_rest() {
     crate::support::ensure_models();
