@@ -1,9 +1,10 @@
-//! The server's shared state, its routes and its lifecycle (start the workers, serve,
-//! stop accepting, drain the queue).
+//! The server's shared state, its routes and its lifecycle (start the workers, serve within
+//! [`Limits`], stop accepting, drain the queue).
 
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::responder::Responder;
+use crate::serve::Limits;
 use crate::settings::Settings;
 use crate::whatsapp::graph::Graph;
 use crate::worker::{self, Plan, Wake};
@@ -27,7 +28,11 @@ pub(crate) struct Shared {
     pub responder: Arc<dyn Responder>,
     pub metrics: Metrics,
     pub limiter: RateLimiter,
+    /// Wrong admin tokens per address (the review pages and `/metrics`).
+    pub throttle: Arc<crate::admin::auth::Throttle>,
     pub wake: Wake,
+    /// Outcomes of finished jobs the store could not record yet.
+    pub unsettled: worker::Unsettled,
     pub graph: Option<Graph>,
     pub twilio: Option<crate::twilio::TwilioRest>,
     /// `/twilio` requests waiting for their answer, by `MessageSid`.
@@ -50,6 +55,7 @@ impl Shared {
 pub struct Server {
     shared: Arc<Shared>,
     admin: Option<crate::admin::AdminSetup>,
+    limits: Limits,
 }
 
 impl Server {
@@ -89,7 +95,9 @@ impl Server {
                 responder,
                 metrics: Metrics::default(),
                 limiter,
+                throttle: Arc::default(),
                 wake: Wake::default(),
+                unsettled: worker::Unsettled::default(),
                 graph,
                 twilio,
                 twilio_waiters: Mutex::new(HashMap::new()),
@@ -99,6 +107,7 @@ impl Server {
                 drain_until: Mutex::new(None),
             }),
             admin: None,
+            limits: Limits::default(),
         })
     }
 
@@ -109,7 +118,15 @@ impl Server {
         self
     }
 
-    /// The routes.
+    /// Serves within `limits` instead of [`Limits::default`].
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The routes. Requests need their peer's address ([`axum::extract::ConnectInfo`]`<SocketAddr>`),
+    /// which [`Server::run`] gives them; without it a request counts as coming from `0.0.0.0`
+    /// (not this machine).
     pub fn router(&self) -> Router {
         let settings = &self.shared.settings;
         let webhook = settings.config.webhook_path.clone();
@@ -138,6 +155,14 @@ impl Server {
                     .as_deref()
                     .is_some_and(|u| u.starts_with("https://")),
                 self.admin.clone(),
+                self.shared.throttle.clone(),
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                crate::serve::BodyLimits {
+                    max_bytes: settings.config.max_body_bytes,
+                    timeout: self.limits.body_read_timeout,
+                },
+                crate::serve::read_body,
             ))
             .layer(axum::middleware::from_fn_with_state(
                 self.shared.clone(),
@@ -149,6 +174,7 @@ impl Server {
     /// Serves on `listener` until `shutdown` completes, answering queued messages with
     /// `server.workers` threads; then stops accepting requests and keeps answering queued
     /// messages for up to `server.drain_secs` (what is left stays queued for the next run).
+    /// Connections are served within the server's [`Limits`] (see [`Server::with_limits`]).
     pub async fn run(
         self,
         listener: tokio::net::TcpListener,
@@ -156,9 +182,7 @@ impl Server {
     ) -> std::io::Result<()> {
         let workers = worker::spawn(self.shared.clone());
         let router = self.router();
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        crate::serve::serve(listener, router, self.limits, shutdown).await;
         let shared = self.shared.clone();
         let drain = Duration::from_secs(shared.settings.config.drain_secs);
         *shared.drain_until.lock().unwrap_or_else(|p| p.into_inner()) =

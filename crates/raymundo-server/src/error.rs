@@ -29,6 +29,15 @@ pub enum ApiError {
     /// Too many requests from one sender.
     #[error("too many messages from this sender; try again in a minute")]
     RateLimited,
+    /// Too many wrong tokens from this address; refused until the back-off is over.
+    #[error("too many wrong tokens from this address; try again in {retry_after_secs} s")]
+    TooManyAttempts {
+        /// Seconds until tokens are taken again.
+        retry_after_secs: u64,
+    },
+    /// The request's body did not arrive within the body timeout.
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
     /// Something failed on our side; the cause is logged, not shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -42,7 +51,10 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotConfigured(_) => StatusCode::NOT_FOUND,
-            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited | ApiError::TooManyAttempts { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -55,11 +67,16 @@ impl IntoResponse for ApiError {
             ApiError::Internal(cause) => tracing::error!("internal error: {cause:#}"),
             other => tracing::info!(status = status.as_u16(), "refused: {other}"),
         }
-        (
+        let mut resp = (
             status,
             Json(serde_json::json!({ "error": self.to_string() })),
         )
-            .into_response()
+            .into_response();
+        if let ApiError::TooManyAttempts { retry_after_secs } = self {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+        }
+        resp
     }
 }
 

@@ -10,20 +10,30 @@
 //! thread, retried with backoff on 5xx/429, permanent refusals recorded) or Twilio. The
 //! HTTP APIs (`/chat`, compatible with the existing WhatsApp bot, and the OpenAI-compatible
 //! `/v1/chat/completions`) answer synchronously on blocking threads. Every request gets an
-//! id, a log line without personal data and its metrics (`/metrics`). The review pages
-//! (`/admin`, behind an admin token) show the interaction log and store reviews.
+//! id, a log line without personal data and its metrics (`/metrics`, for this machine or
+//! the admin token). The review pages (`/admin`, behind an admin token) show the interaction
+//! log and store reviews.
+//!
+//! Facing the internet: connections are accepted within [`Limits`] (header and body read
+//! timeouts, a cap on connections, in all and per address); the HTTP APIs give each caller
+//! conversations of its own and rate-limit by address (see `identity.rs`); wrong admin tokens
+//! make only their address wait, with a back-off that expires; admin sessions end at
+//! logout on the server too; secrets are compared in constant time, length included.
 
 mod admin;
 mod api;
 mod app;
 mod body;
 mod error;
+mod identity;
 pub mod metrics;
 pub mod openai;
+mod peer;
 pub mod rate_limit;
 mod responder;
 mod retry;
 mod secret;
+mod serve;
 mod settings;
 pub mod signature;
 #[cfg(any(test, feature = "test-support"))]
@@ -37,6 +47,9 @@ pub use app::{shutdown_signal, Server};
 pub use error::ApiError;
 pub use responder::{Channel, Incoming, Reply, Responder};
 pub use secret::Secret;
+pub use serve::{
+    Limits, BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP,
+};
 pub use settings::{Settings, SettingsError, TwilioSettings, WhatsAppSettings, WHATSAPP_VARIABLES};
 
 #[cfg(test)]

@@ -3,12 +3,16 @@
 //! `GET /v1/models`, so any OpenAI client or chat UI can talk to Raymundo.
 //!
 //! The last user message is the question; Raymundo keeps its own conversation per `user`,
-//! so earlier messages in the request are not replayed. Answers carry their sources (in
-//! the text, and as `sources` next to `choices`).
+//! so earlier messages in the request are not replayed. A request without `user` starts a
+//! new conversation, whose id the response carries (`X-Raymundo-User`, and `user` next to
+//! `choices`) to send back as `user`; whose conversation an id reaches: see
+//! [`crate::identity`]. Answers carry their sources (in the text, and as `sources` next to
+//! `choices`).
 
-use crate::api::{answer, check_api_key, check_rate, json_object};
+use crate::api::{answer, check_api_key, check_rate, json_object, with_user_header};
 use crate::app::Shared;
 use crate::error::ApiError;
+use crate::peer::Peer;
 use crate::responder::{Channel, Incoming, Reply};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -25,9 +29,10 @@ pub const MODEL: &str = "raymundo";
 /// `GET /v1/models`.
 pub(crate) async fn models(
     State(app): State<Arc<Shared>>,
+    peer: Peer,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    check_api_key(&app, &headers)?;
+    check_api_key(&app, peer, &headers)?;
     Ok(Json(json!({
         "object": "list",
         "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "raymundo"}],
@@ -60,10 +65,11 @@ fn content_text(content: &Value) -> Option<String> {
 /// `POST /v1/chat/completions`.
 pub(crate) async fn completions(
     State(app): State<Arc<Shared>>,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    check_api_key(&app, &headers)?;
+    let caller = check_api_key(&app, peer, &headers)?;
     let req = json_object(&body)?;
     let messages = req
         .get("messages")
@@ -84,29 +90,28 @@ pub(crate) async fn completions(
         .ok_or_else(|| {
             ApiError::BadRequest("the last user message has no text \"content\"".into())
         })?;
-    let user_id = req
-        .get("user")
-        .and_then(Value::as_str)
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or("anonimo");
-    let user = format!("{}:{user_id}", Channel::OpenAi.as_str());
-    check_rate(&app, Channel::OpenAi, &user)?;
+    let conversation =
+        caller.conversation(Channel::OpenAi, req.get("user").and_then(Value::as_str))?;
+    check_rate(&app, Channel::OpenAi, &caller.rate_key(&conversation))?;
     let msg = Incoming {
         channel: Channel::OpenAi,
-        user,
+        user: conversation.user,
         user_name: None,
         text,
         choice: None,
         reply_to: None,
         message_id: None,
     };
-    let id = format!("chatcmpl-{:x}{:x}", now(), rand_suffix());
+    let id = format!("chatcmpl-{}", crate::secret::random_hex(12));
     let created = now();
     if req.get("stream").and_then(Value::as_bool) == Some(true) {
-        return Ok(stream(app, msg, id, created));
+        return Ok(with_user_header(
+            stream(app, msg, id, created),
+            &conversation.id,
+        ));
     }
     let reply = answer(&app, msg, |_| {}).await?;
-    Ok(Json(json!({
+    let response = Json(json!({
         "id": id,
         "object": "chat.completion",
         "created": created,
@@ -118,15 +123,10 @@ pub(crate) async fn completions(
         }],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         "sources": reply.sources,
+        "user": conversation.id,
     }))
-    .into_response())
-}
-
-fn rand_suffix() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(now());
-    h.finish() & 0xffff_ffff
+    .into_response();
+    Ok(with_user_header(response, &conversation.id))
 }
 
 fn chunk(id: &str, created: u64, delta: Value, finish: Option<&str>) -> Bytes {

@@ -3,7 +3,20 @@
 //!
 //! The reply is saved with the job before the first part is sent, and every sent part is
 //! recorded; so a crash or a failed send resumes with the same reply at the first unsent
-//! part instead of answering twice.
+//! part instead of answering twice. A reply that cannot be saved is not sent: the job is
+//! failed for a retry.
+//!
+//! Just before the assistant runs (and with it the actions it may take: a webhook, a
+//! hand-off, a written file) the job is marked as begun ([`raymundo_store::Store::start_answer`]).
+//! A job found begun but without a saved reply (the server stopped between the answer and
+//! saving it, or the reply could not be saved) is not answered again, since that could
+//! repeat its actions: it gets the error reply, which asks the user to write again.
+//!
+//! The store calls around a side effect (saving the reply, recording a sent message, the
+//! job's outcome) are tried [`STORE_TRIES`] times. An outcome that still cannot be recorded
+//! is kept ([`Unsettled`]) and recorded by a later loop of a worker, so that a job whose
+//! reply went out does not stay in progress, holding back its user's later messages, until
+//! the next start.
 
 use crate::app::Shared;
 use crate::rate_limit::Verdict;
@@ -69,6 +82,61 @@ impl Plan {
     }
 }
 
+/// Tries of a store call around a side effect (the first included) before it is given up.
+pub(crate) const STORE_TRIES: u32 = 3;
+
+/// Wait before the second try of a store call, doubled before each further one.
+const STORE_BACKOFF: Duration = Duration::from_millis(50);
+
+/// How a finished job ended, to record in the store.
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome {
+    /// Answered ([`raymundo_store::Store::complete`]).
+    Done,
+    /// Failed ([`raymundo_store::Store::fail`]): queued again after `retry_after_secs`, or
+    /// for good without.
+    Failed {
+        error: String,
+        retry_after_secs: Option<u64>,
+    },
+}
+
+/// Outcomes of finished jobs the store could not record yet (it failed [`STORE_TRIES`]
+/// times): each worker tries them again before taking a job. Until then such a job stays in
+/// progress in the store; if the server stops first, the next start queues it again and its
+/// recorded parts are not sent again.
+#[derive(Default)]
+pub(crate) struct Unsettled(Mutex<Vec<(i64, Outcome)>>);
+
+impl Unsettled {
+    fn push(&self, job_id: i64, outcome: Outcome) {
+        self.lock().push((job_id, outcome));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(i64, Outcome)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Tries once more to record each kept outcome; keeps those the store still refuses.
+    fn retry(&self, shared: &Shared) {
+        let pending = std::mem::take(&mut *self.lock());
+        for (job_id, outcome) in pending {
+            match record(shared, job_id, &outcome) {
+                Ok(()) => tracing::info!(job = job_id, "the job's outcome is recorded at last"),
+                Err(e) if lost(&e) => {
+                    tracing::warn!(job = job_id, "the job's outcome is not recorded: {e}")
+                }
+                Err(_) => self.push(job_id, outcome),
+            }
+        }
+    }
+
+    /// How many outcomes wait.
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+}
+
 /// Starts `server.workers` threads.
 pub(crate) fn spawn(shared: Arc<Shared>) -> Vec<JoinHandle<()>> {
     (0..shared.settings.config.workers)
@@ -106,6 +174,7 @@ fn lower_priority() {
 
 fn run(shared: &Shared) {
     loop {
+        shared.unsettled.retry(shared);
         let stopping = shared.stopping.load(Ordering::SeqCst);
         if stopping && shared.drain_over() {
             break;
@@ -127,6 +196,15 @@ fn run(shared: &Shared) {
             }
         }
     }
+    shared.unsettled.retry(shared);
+    let left = shared.unsettled.len();
+    if left > 0 {
+        tracing::error!(
+            left,
+            "finished messages the store could not record stay in progress; the next start \
+             queues them again, without sending again what was sent"
+        );
+    }
 }
 
 fn handle(shared: &Shared, job: Job) {
@@ -136,32 +214,10 @@ fn handle(shared: &Shared, job: Job) {
         .and_then(|r| serde_json::from_str::<Plan>(r).ok());
     let plan = match saved {
         Some(plan) => plan,
-        None => {
-            if job.channel == "whatsapp" {
-                if let Some(graph) = &shared.graph {
-                    if let Err(e) = graph.mark_read(&job.message_id) {
-                        tracing::debug!("mark as read failed: {e}");
-                    }
-                }
-            }
-            let plan = make_plan(shared, &job);
-            let json = serde_json::to_string(&plan).unwrap_or_default();
-            match shared.store.save_reply(job.id, &json) {
-                Ok(()) => {}
-                // Another server sharing the database answers it (this one stalled past
-                // its lease): sending too would answer the user twice.
-                Err(e @ (StoreError::TakenOver(_) | StoreError::NoSuchJob(_))) => {
-                    tracing::warn!("reply dropped, not sent: {e}");
-                    shared.metrics.inc(
-                        "raymundo_errors_total",
-                        &[("stage", "store"), ("kind", "taken_over")],
-                    );
-                    return;
-                }
-                Err(e) => tracing::warn!("cannot save the reply before sending: {e}"),
-            }
-            plan
-        }
+        None => match prepare(shared, &job) {
+            Some(plan) => plan,
+            None => return,
+        },
     };
     let started = Instant::now();
     let result = match job.channel.as_str() {
@@ -179,7 +235,7 @@ fn handle(shared: &Shared, job: Job) {
         started.elapsed().as_secs_f64(),
     );
     let outcome = match result {
-        Ok(()) => shared.store.complete(job.id),
+        Ok(()) => Outcome::Done,
         Err(e) => {
             let kind = match &e {
                 SendError::Permanent { code, status, .. } => {
@@ -196,26 +252,164 @@ fn handle(shared: &Shared, job: Job) {
                 "raymundo_errors_total",
                 &[("stage", "send"), ("kind", &kind)],
             );
-            let attempts = shared.settings.config.job_attempts;
-            let retry = matches!(e, SendError::Transient { .. }) && job.attempts + 1 < attempts;
-            if retry {
-                let wait = 30u64 << job.attempts.min(6);
-                tracing::warn!(wait_secs = wait, "reply not sent, will retry: {e}");
-                shared.store.fail(job.id, &e.to_string(), Some(wait))
+            if matches!(e, SendError::Transient { .. }) {
+                retry_later(shared, &job, e.to_string())
             } else {
                 tracing::warn!("reply not sent, given up: {e}");
-                shared.store.fail(job.id, &e.to_string(), None)
+                Outcome::Failed {
+                    error: e.to_string(),
+                    retry_after_secs: None,
+                }
             }
         }
     };
-    if let Err(e) = outcome {
-        tracing::error!("cannot record the job's outcome: {e}");
+    settle(shared, &job, outcome);
+}
+
+/// Makes the reply of a job that has none saved and saves it; `None` when nothing is to be
+/// sent now (another server has the job, or the job is failed for a retry).
+fn prepare(shared: &Shared, job: &Job) -> Option<Plan> {
+    if job.channel == "whatsapp" {
+        if let Some(graph) = &shared.graph {
+            if let Err(e) = graph.mark_read(&job.message_id) {
+                tracing::debug!("mark as read failed: {e}");
+            }
+        }
+    }
+    let plan = if job.answer_started {
+        // An earlier attempt began answering and its reply was never saved: running the
+        // answer again could repeat its actions (a webhook, a hand-off, a file).
+        tracing::warn!(
+            "the answer to this message was interrupted; the error reply is sent instead of \
+             answering again"
+        );
+        shared.metrics.inc(
+            "raymundo_errors_total",
+            &[("stage", "answer"), ("kind", "interrupted")],
+        );
+        Plan::text(&shared.settings.config.error_reply)
+    } else {
+        match make_plan(shared, job) {
+            Ok(plan) => plan,
+            Err(e) => {
+                not_saved(shared, job, "record that the answer began", e);
+                return None;
+            }
+        }
+    };
+    let json = serde_json::to_string(&plan).unwrap_or_default();
+    match with_retries("save the reply", || shared.store.save_reply(job.id, &json)) {
+        Ok(()) => Some(plan),
+        Err(e) => {
+            // Sending an unsaved reply would send it again after a crash.
+            not_saved(shared, job, "save the reply", e);
+            None
+        }
+    }
+}
+
+/// A store call needed before sending failed: nothing is sent. When another server took
+/// the job over, it answers; otherwise the job is failed for a retry.
+fn not_saved(shared: &Shared, job: &Job, what: &str, e: StoreError) {
+    if lost(&e) {
+        // Another server sharing the database answers it (this one stalled past its
+        // lease): sending too would answer the user twice.
+        tracing::warn!("reply dropped, not sent: {e}");
+        shared.metrics.inc(
+            "raymundo_errors_total",
+            &[("stage", "store"), ("kind", "taken_over")],
+        );
+        return;
+    }
+    shared.metrics.inc(
+        "raymundo_errors_total",
+        &[("stage", "store"), ("kind", "save")],
+    );
+    let outcome = retry_later(shared, job, format!("cannot {what}, nothing sent: {e}"));
+    settle(shared, job, outcome);
+}
+
+/// The outcome of a failure that may pass: queued again after a back-off, or given up once
+/// the job has had its `server.job_attempts`.
+fn retry_later(shared: &Shared, job: &Job, error: String) -> Outcome {
+    let attempts = shared.settings.config.job_attempts;
+    if job.attempts + 1 < attempts {
+        let wait = 30u64 << job.attempts.min(6);
+        tracing::warn!(wait_secs = wait, "not answered, will retry: {error}");
+        Outcome::Failed {
+            error,
+            retry_after_secs: Some(wait),
+        }
+    } else {
+        tracing::warn!("not answered, given up: {error}");
+        Outcome::Failed {
+            error,
+            retry_after_secs: None,
+        }
+    }
+}
+
+/// Records a finished job's outcome (tried [`STORE_TRIES`] times); an outcome the store
+/// still refuses is kept in [`Unsettled`] for a later try.
+fn settle(shared: &Shared, job: &Job, outcome: Outcome) {
+    match with_retries("record the job's outcome", || {
+        record(shared, job.id, &outcome)
+    }) {
+        Ok(()) => {}
+        Err(e) if lost(&e) => tracing::warn!("the job's outcome is not recorded: {e}"),
+        Err(e) => {
+            tracing::error!("cannot record the job's outcome, will try again: {e}");
+            shared.metrics.inc(
+                "raymundo_errors_total",
+                &[("stage", "store"), ("kind", "outcome")],
+            );
+            shared.unsettled.push(job.id, outcome);
+        }
+    }
+}
+
+/// One store call recording `outcome`.
+fn record(shared: &Shared, job_id: i64, outcome: &Outcome) -> Result<(), StoreError> {
+    match outcome {
+        Outcome::Done => shared.store.complete(job_id),
+        Outcome::Failed {
+            error,
+            retry_after_secs,
+        } => shared.store.fail(job_id, error, *retry_after_secs),
+    }
+}
+
+/// True for the errors that trying again cannot fix: the job is no longer this server's
+/// (taken over, or not in progress).
+fn lost(e: &StoreError) -> bool {
+    matches!(e, StoreError::TakenOver(_) | StoreError::NoSuchJob(_))
+}
+
+/// Runs the store call `call`, up to [`STORE_TRIES`] times with a short back-off while it
+/// fails with an error that may pass.
+fn with_retries<T>(
+    what: &str,
+    mut call: impl FnMut() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut wait = STORE_BACKOFF;
+    let mut tries = 1;
+    loop {
+        match call() {
+            Err(e) if tries < STORE_TRIES && !lost(&e) => {
+                tracing::warn!(tries, "cannot {what}, trying again: {e}");
+                std::thread::sleep(wait);
+                wait *= 2;
+                tries += 1;
+            }
+            result => return result,
+        }
     }
 }
 
 /// The reply to a job: the assistant's answer, or a fixed reply (unsupported message,
-/// rate limit, failure).
-fn make_plan(shared: &Shared, job: &Job) -> Plan {
+/// rate limit, failure). Fails when the store cannot record that the answer began (then
+/// the assistant did not run).
+fn make_plan(shared: &Shared, job: &Job) -> Result<Plan, StoreError> {
     let config = &shared.settings.config;
     let channel = if job.channel == "twilio" {
         Channel::Twilio
@@ -227,15 +421,15 @@ fn make_plan(shared: &Shared, job: &Job) -> Plan {
             "raymundo_rate_limited_total",
             &[("channel", channel.as_str())],
         );
-        return if first {
+        return Ok(if first {
             Plan::text(&config.rate_limited_reply)
         } else {
             Plan::default()
-        };
+        });
     }
     let choice = job.kind.strip_prefix("choice:");
     if job.kind != "text" && choice.is_none() {
-        return Plan::text(&config.unsupported_reply);
+        return Ok(Plan::text(&config.unsupported_reply));
     }
     let incoming = Incoming {
         channel,
@@ -246,6 +440,11 @@ fn make_plan(shared: &Shared, job: &Job) -> Plan {
         reply_to: job.reply_to.clone(),
         message_id: Some(job.message_id.clone()),
     };
+    // From here the answer may act (a webhook, a hand-off, a file): recorded first, so that
+    // an interrupted job is not answered, nor its actions run, twice.
+    with_retries("record that the answer began", || {
+        shared.store.start_answer(job.id)
+    })?;
     let started = Instant::now();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         shared.responder.reply(&incoming, &mut |_| {})
@@ -263,7 +462,7 @@ fn make_plan(shared: &Shared, job: &Job) -> Plan {
                 "raymundo_errors_total",
                 &[("stage", "answer"), ("kind", "error")],
             );
-            return Plan::text(&config.error_reply);
+            return Ok(Plan::text(&config.error_reply));
         }
         Err(_) => {
             tracing::error!("the answer panicked");
@@ -271,7 +470,7 @@ fn make_plan(shared: &Shared, job: &Job) -> Plan {
                 "raymundo_errors_total",
                 &[("stage", "answer"), ("kind", "panic")],
             );
-            return Plan::text(&config.error_reply);
+            return Ok(Plan::text(&config.error_reply));
         }
     };
     let provider = reply.provider.clone().unwrap_or_else(|| "unknown".into());
@@ -294,10 +493,10 @@ fn make_plan(shared: &Shared, job: &Job) -> Plan {
             .collect()
     };
     parts.extend(reply.files.into_iter().map(Part::File));
-    Plan {
+    Ok(Plan {
         parts,
         provider: reply.provider,
-    }
+    })
 }
 
 fn deliver_whatsapp(shared: &Shared, job: &Job, plan: &Plan) -> Result<(), SendError> {
@@ -327,7 +526,8 @@ fn deliver_whatsapp(shared: &Shared, job: &Job, plan: &Plan) -> Result<(), SendE
     Ok(())
 }
 
-/// Records a sent part (a failure here is logged: the message did go out).
+/// Records a sent part, so that a resend skips it (tried [`STORE_TRIES`] times; a failure
+/// is logged: the message did go out).
 pub(crate) fn record_sent(shared: &Shared, job: &Job, part: usize, message_id: String) {
     let out = Outbound {
         message_id,
@@ -337,7 +537,9 @@ pub(crate) fn record_sent(shared: &Shared, job: &Job, part: usize, message_id: S
         part: part as u32,
         in_reply_to: job.message_id.clone(),
     };
-    if let Err(e) = shared.store.record_outbound(&out) {
+    if let Err(e) = with_retries("record the sent message", || {
+        shared.store.record_outbound(&out)
+    }) {
         tracing::error!("sent, but cannot record the sent message: {e}");
     }
 }

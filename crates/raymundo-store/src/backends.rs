@@ -106,6 +106,61 @@ impl Db {
         }
     }
 
+    /// Creates the database with only the first `sqlite` (or `postgres`) migrations
+    /// applied, as an older Raymundo left it.
+    pub(crate) fn create_with_migrations(&self, sqlite: usize, postgres: usize) {
+        match self {
+            Db::Sqlite { path, .. } => {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                let conn = rusqlite::Connection::open(path).unwrap();
+                for sql in &crate::sqlite::MIGRATIONS[..sqlite] {
+                    conn.execute_batch(sql).unwrap();
+                }
+                conn.pragma_update(None, "user_version", sqlite as i64)
+                    .unwrap();
+            }
+            Db::Postgres { url } => {
+                let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+                c.batch_execute(
+                    "CREATE TABLE raymundo_migrations (
+                         version BIGINT PRIMARY KEY,
+                         applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                     )",
+                )
+                .unwrap();
+                for (i, sql) in crate::postgres_store::MIGRATIONS[..postgres]
+                    .iter()
+                    .enumerate()
+                {
+                    c.batch_execute(sql).unwrap();
+                    c.execute(
+                        "INSERT INTO raymundo_migrations (version) VALUES ($1)",
+                        &[&(i as i64 + 1)],
+                    )
+                    .unwrap();
+                }
+            }
+        }
+    }
+
+    /// Runs `sql` (the same on both backends) directly.
+    pub(crate) fn execute(&self, sql: &str) {
+        match self {
+            Db::Sqlite { path, .. } => {
+                rusqlite::Connection::open(path)
+                    .unwrap()
+                    .execute_batch(sql)
+                    .unwrap();
+            }
+            Db::Postgres { url } => {
+                postgres::Client::connect(url, postgres::NoTls)
+                    .unwrap()
+                    .batch_execute(sql)
+                    .unwrap();
+            }
+        }
+    }
+
     /// Everything the database keeps: for SQLite the bytes of the file and its WAL (so
     /// deleted rows left in free pages would show), for PostgreSQL every row of every
     /// table as text (what a dump would hold; dead row versions are VACUUM's business).

@@ -5,7 +5,8 @@
 //! of inbound messages (channel + message id, so a retry, even after a restart, is
 //! recognised), the queue of inbound jobs (accepting a message de-duplicates and enqueues it
 //! in one transaction; jobs are claimed one user at a time in arrival order, different users
-//! in parallel; jobs a crash left half-done are queued again at start), the ids of the
+//! in parallel; jobs a crash left half-done are queued again at start, and given up once
+//! they have stopped the server [`JOB_INTERRUPTIONS`] times), the ids of the
 //! messages Raymundo sent (so a reaction to one of them can be stored as feedback), delivery
 //! statuses and feedback.
 //!
@@ -51,6 +52,18 @@ pub use types::{
     Accepted, DeliveryStatus, Feedback, Job, JobState, NewJob, Outbound, QueueCounts, StoreStats,
 };
 
+/// How many times a job may be interrupted (the server answering it stopped, or, on a
+/// shared database, lost its lease) before it is given up: failed with the error "the
+/// server stopped while answering this message N times; given up" (N this number) instead
+/// of being queued again. A message whose answer crashes the server would otherwise crash
+/// it at every start.
+pub const JOB_INTERRUPTIONS: u32 = 3;
+
+/// The error a job given up after [`JOB_INTERRUPTIONS`] interruptions is failed with.
+pub(crate) fn interrupted_error() -> String {
+    format!("the server stopped while answering this message {JOB_INTERRUPTIONS} times; given up")
+}
+
 /// The state the server needs, implemented once per backend.
 ///
 /// Every method is synchronous and may block on I/O: async callers run it on a blocking
@@ -66,6 +79,14 @@ pub trait Store: Send + Sync {
     /// Takes the oldest queued job whose user has no job in progress and no older queued one,
     /// and marks it in progress; `None` when nothing can run now.
     fn claim_next(&self) -> Result<Option<Job>, StoreError>;
+
+    /// Records that answering a job in progress has begun: from here the answer may have
+    /// side effects (actions such as a webhook, a hand-off or a written file). A job that
+    /// runs again without a saved reply after this (the server stopped, or the reply could
+    /// not be saved) has [`Job::answer_started`] set, so its answer (and its actions) is not
+    /// run a second time. On a shared database, fails with [`StoreError::TakenOver`] when
+    /// another server took the job over.
+    fn start_answer(&self, job_id: i64) -> Result<(), StoreError>;
 
     /// Keeps the reply generated for a job in progress, so that a crash before every part is
     /// sent resends the same reply instead of generating another.
@@ -90,8 +111,11 @@ pub trait Store: Send + Sync {
         retry_after_secs: Option<u64>,
     ) -> Result<(), StoreError>;
 
-    /// Queues again the jobs left in progress (by a crash); returns how many. Call once at
-    /// start, before any worker runs.
+    /// Queues again the jobs left in progress (by a crash); returns how many. Each time
+    /// counts as an interruption of the job (and as an attempt); a job interrupted
+    /// [`JOB_INTERRUPTIONS`] times is failed for good instead (its personal data forgotten),
+    /// so that a message that makes the server crash does not crash every start. Call once
+    /// at start, before any worker runs.
     fn requeue_in_progress(&self) -> Result<usize, StoreError>;
 
     /// Records a delivery status of a message Raymundo sent.

@@ -13,7 +13,9 @@
 //!   thread renews the leases of the store's jobs every third of the lease. A job whose
 //!   lease ran out (its server died) is queued again by the next claim of any server;
 //!   [`Store::requeue_in_progress`] at start also takes the jobs a stopped store released
-//!   (a store that is dropped gives up its jobs), never a live server's.
+//!   (a store that is dropped gives up its jobs), never a live server's. Either way the job
+//!   counts an interruption, and one interrupted [`crate::JOB_INTERRUPTIONS`] times is
+//!   failed instead of queued again.
 //! - Migrations are numbered rows of `raymundo_migrations`, applied in one transaction under
 //!   an advisory lock, so two servers starting at once migrate once.
 //!
@@ -22,10 +24,11 @@
 
 use crate::postgres_pool::{parse_url, redact, Pool};
 use crate::{
-    Accepted, DeliveryStatus, Feedback, Job, JobState, NewJob, Outbound, QueueCounts, Store,
-    StoreError, StoreStats,
+    interrupted_error, Accepted, DeliveryStatus, Feedback, Job, JobState, NewJob, Outbound,
+    QueueCounts, Store, StoreError, StoreStats, JOB_INTERRUPTIONS,
 };
-use postgres::Row;
+use postgres::types::ToSql;
+use postgres::{Row, Transaction};
 use sha2::{Digest, Sha256};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
@@ -44,7 +47,8 @@ const USER_CLASS: i32 = 0x5259_4d45;
 
 /// Schema migrations, in order; version `i + 1` is a row of `raymundo_migrations` once
 /// applied.
-const MIGRATIONS: &[&str] = &[r"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE seen (
     channel TEXT NOT NULL,
@@ -143,7 +147,14 @@ CREATE TABLE conversation_messages (
     at BIGINT NOT NULL
 );
 CREATE INDEX conversation_by_user ON conversation_messages (user_key, id);
-"];
+",
+    // Interrupted jobs are counted (and given up after `JOB_INTERRUPTIONS`), and a job
+    // whose answer began is marked, so that its actions do not run twice.
+    r"
+ALTER TABLE jobs ADD COLUMN interruptions BIGINT NOT NULL DEFAULT 0,
+                 ADD COLUMN answer_started BOOLEAN NOT NULL DEFAULT FALSE;
+",
+];
 
 /// Forgets a finished job's personal data.
 const FORGET: &str = "address = NULL, user_name = NULL, text = NULL, reply = NULL";
@@ -375,7 +386,49 @@ fn job_from(r: &Row) -> Job {
         attempts: r.get::<_, i64>(9).max(0) as u32,
         reply: r.get(10),
         parts_sent: r.get::<_, i64>(11).max(0) as u32,
+        answer_started: r.get(12),
     }
+}
+
+/// Queues again the jobs in progress that `held` (a condition on `jobs` with `params`)
+/// selects, each counted as an interruption and an attempt; those interrupted
+/// [`JOB_INTERRUPTIONS`] times are failed instead. Returns how many were queued again.
+fn requeue_interrupted(
+    tx: &mut Transaction<'_>,
+    held: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, StoreError> {
+    let error = interrupted_error();
+    let limit = i64::from(JOB_INTERRUPTIONS);
+    let mut with_error: Vec<&(dyn ToSql + Sync)> = params.to_vec();
+    with_error.push(&error);
+    with_error.push(&limit);
+    let given_up = tx.execute(
+        &format!(
+            "UPDATE jobs SET state = 'failed', attempts = attempts + 1,
+                             interruptions = interruptions + 1, error = ${},
+                             finished_at = {EPOCH}, owner = NULL, {FORGET}
+             WHERE state = 'working' AND ({held}) AND interruptions + 1 >= ${}",
+            params.len() + 1,
+            params.len() + 2
+        ),
+        &with_error,
+    )?;
+    let requeued = tx.execute(
+        &format!(
+            "UPDATE jobs SET state = 'queued', attempts = attempts + 1,
+                             interruptions = interruptions + 1, owner = NULL
+             WHERE state = 'working' AND ({held})"
+        ),
+        params,
+    )?;
+    if given_up > 0 {
+        tracing::warn!(
+            given_up,
+            "messages the server stopped answering {JOB_INTERRUPTIONS} times are given up"
+        );
+    }
+    Ok(requeued)
 }
 
 fn count(n: i64) -> u64 {
@@ -444,19 +497,14 @@ impl Store for PostgresStore {
             &[&LOCK_CLASS, &CLAIM_LOCK],
         )?;
         // Jobs of servers that stopped renewing their lease (they died) run again.
-        tx.execute(
-            &format!(
-                "UPDATE jobs SET state = 'queued', attempts = attempts + 1, owner = NULL
-                 WHERE state = 'working' AND lease_until < {EPOCH}"
-            ),
-            &[],
-        )?;
+        requeue_interrupted(&mut tx, &format!("lease_until < {EPOCH}"), &[])?;
         let row = tx.query_opt(
             &format!(
                 "SELECT j.id, j.channel, j.message_id, j.address, j.user_key, j.user_name, j.kind,
                         j.text, j.reply_to, j.attempts, j.reply,
                         (SELECT COALESCE(MAX(o.part) + 1, 0) FROM outbound o
-                         WHERE o.job_id = j.id)
+                         WHERE o.job_id = j.id),
+                        j.answer_started
                  FROM jobs j
                  WHERE j.state = 'queued' AND j.not_before <= {EPOCH}
                    AND NOT EXISTS (SELECT 1 FROM jobs w WHERE w.state = 'working'
@@ -481,6 +529,20 @@ impl Store for PostgresStore {
         }
         tx.commit()?;
         Ok(job)
+    }
+
+    fn start_answer(&self, job_id: i64) -> Result<(), StoreError> {
+        // Only while this server still holds the job, like `save_reply`.
+        let mut conn = self.conn()?;
+        let n = conn.execute(
+            "UPDATE jobs SET answer_started = TRUE
+             WHERE id = $1 AND state = 'working' AND owner = $2",
+            &[&job_id, &self.inner.owner],
+        )?;
+        if n == 0 {
+            return Err(self.not_held(&mut conn, job_id)?);
+        }
+        Ok(())
     }
 
     fn save_reply(&self, job_id: i64, reply: &str) -> Result<(), StoreError> {
@@ -586,14 +648,14 @@ impl Store for PostgresStore {
     }
 
     fn requeue_in_progress(&self) -> Result<usize, StoreError> {
-        let n = self.conn()?.execute(
-            &format!(
-                "UPDATE jobs SET state = 'queued', attempts = attempts + 1, owner = NULL
-                 WHERE state = 'working'
-                   AND (owner IS NULL OR owner = $1 OR lease_until < {EPOCH})"
-            ),
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        let n = requeue_interrupted(
+            &mut tx,
+            &format!("owner IS NULL OR owner = $1 OR lease_until < {EPOCH}"),
             &[&self.inner.owner],
         )?;
+        tx.commit()?;
         Ok(n as usize)
     }
 

@@ -53,7 +53,11 @@ fn stores_opened_at_once_migrate_once_and_share_the_salt() {
         .query_one("SELECT COUNT(*) FROM raymundo_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(n, 1);
+    assert_eq!(
+        n,
+        crate::postgres_store::MIGRATIONS.len() as i64,
+        "each applied once"
+    );
 }
 
 #[test]
@@ -174,6 +178,7 @@ fn a_live_servers_jobs_are_not_taken_and_a_dead_servers_are_after_its_lease() {
     assert_eq!(j.text, "texto de m1");
     // A was only stalled: when it comes back with its reply it learns, before sending,
     // that the job is B's now, and cannot mark it answered either.
+    assert!(matches!(a.start_answer(id), Err(StoreError::TakenOver(_))));
     let err = a.save_reply(id, "respuesta de A").unwrap_err();
     assert!(matches!(err, StoreError::TakenOver(j) if j == id), "{err}");
     assert!(err.to_string().contains("taken over"), "{err}");
@@ -188,6 +193,43 @@ fn a_live_servers_jobs_are_not_taken_and_a_dead_servers_are_after_its_lease() {
         a.save_reply(id, "tarde"),
         Err(StoreError::NoSuchJob(_))
     ));
+}
+
+#[test]
+fn a_job_whose_servers_keep_dying_is_given_up_after_its_interruptions() {
+    let Some(url) = fresh() else { return };
+    let Accepted::Queued(id) = PostgresStore::open(&url)
+        .unwrap()
+        .accept(&job("m1", "A"))
+        .unwrap()
+    else {
+        panic!()
+    };
+    // Every server that takes the job dies while answering it (stops renewing its lease);
+    // the next one takes it over once the lease has run out.
+    let mut servers = Vec::new();
+    for round in 0..JOB_INTERRUPTIONS {
+        let server = PostgresStore::open_with(&url, &lease(1)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let j = loop {
+            if let Some(j) = server.claim_next().unwrap() {
+                break j;
+            }
+            assert!(Instant::now() < deadline, "round {round}: never taken over");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!((j.id, j.attempts), (id, round));
+        server.stop_heartbeat();
+        servers.push(server);
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    let last = PostgresStore::open_with(&url, &lease(1)).unwrap();
+    assert!(last.claim_next().unwrap().is_none(), "given up, not taken");
+    let counts = last.queue_counts().unwrap();
+    assert_eq!((counts.working, counts.failed), (0, 1));
+    assert!(last.stats().unwrap().send_failures[0]
+        .0
+        .starts_with("the server stopped while answering this message"));
 }
 
 #[test]

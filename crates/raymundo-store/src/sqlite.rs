@@ -1,8 +1,8 @@
 //! The embedded backend: one SQLite file in WAL mode, migrated by `PRAGMA user_version`.
 
 use crate::{
-    Accepted, DeliveryStatus, Feedback, Job, JobState, NewJob, Outbound, QueueCounts, Store,
-    StoreError, StoreStats,
+    interrupted_error, Accepted, DeliveryStatus, Feedback, Job, JobState, NewJob, Outbound,
+    QueueCounts, Store, StoreError, StoreStats, JOB_INTERRUPTIONS,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sha2::{Digest, Sha256};
@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Schema migrations, in order; `PRAGMA user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     r"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE seen (
@@ -110,6 +110,12 @@ CREATE TABLE conversation_messages (
     at INTEGER NOT NULL
 );
 CREATE INDEX conversation_by_user ON conversation_messages (user_key, id);
+",
+    // Interrupted jobs are counted (and given up after `JOB_INTERRUPTIONS`), and a job
+    // whose answer began is marked, so that its actions do not run twice.
+    r"
+ALTER TABLE jobs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN answer_started INTEGER NOT NULL DEFAULT 0;
 ",
 ];
 
@@ -274,7 +280,8 @@ impl Store for SqliteStore {
             .query_row(
                 "SELECT j.id, j.channel, j.message_id, j.address, j.user_key, j.user_name, j.kind,
                         j.text, j.reply_to, j.attempts, j.reply,
-                        (SELECT COALESCE(MAX(o.part) + 1, 0) FROM outbound o WHERE o.job_id = j.id)
+                        (SELECT COALESCE(MAX(o.part) + 1, 0) FROM outbound o WHERE o.job_id = j.id),
+                        j.answer_started
                  FROM jobs j
                  WHERE j.state = 'queued' AND j.not_before <= ?1
                    AND NOT EXISTS (SELECT 1 FROM jobs w WHERE w.state = 'working'
@@ -297,6 +304,7 @@ impl Store for SqliteStore {
                         attempts: r.get(9)?,
                         reply: r.get(10)?,
                         parts_sent: r.get(11)?,
+                        answer_started: r.get(12)?,
                     })
                 },
             )
@@ -309,6 +317,17 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(job)
+    }
+
+    fn start_answer(&self, job_id: i64) -> Result<(), StoreError> {
+        let n = self.conn().execute(
+            "UPDATE jobs SET answer_started = 1 WHERE id = ?1 AND state = 'working'",
+            params![job_id],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NoSuchJob(job_id));
+        }
+        Ok(())
     }
 
     fn save_reply(&self, job_id: i64, reply: &str) -> Result<(), StoreError> {
@@ -404,10 +423,31 @@ impl Store for SqliteStore {
     }
 
     fn requeue_in_progress(&self) -> Result<usize, StoreError> {
-        Ok(self.conn().execute(
-            "UPDATE jobs SET state = 'queued', attempts = attempts + 1 WHERE state = 'working'",
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let given_up = tx.execute(
+            &format!(
+                "UPDATE jobs SET state = 'failed', attempts = attempts + 1,
+                                 interruptions = interruptions + 1, error = ?1,
+                                 finished_at = ?2, {FORGET}
+                 WHERE state = 'working' AND interruptions + 1 >= ?3"
+            ),
+            params![interrupted_error(), now(), JOB_INTERRUPTIONS],
+        )?;
+        let requeued = tx.execute(
+            "UPDATE jobs SET state = 'queued', attempts = attempts + 1,
+                             interruptions = interruptions + 1
+             WHERE state = 'working'",
             [],
-        )?)
+        )?;
+        tx.commit()?;
+        if given_up > 0 {
+            tracing::warn!(
+                given_up,
+                "messages the server stopped answering {JOB_INTERRUPTIONS} times are given up"
+            );
+        }
+        Ok(requeued)
     }
 
     fn record_status(&self, s: &DeliveryStatus) -> Result<(), StoreError> {

@@ -107,6 +107,86 @@ fn jobs_left_working_by_a_crash_are_queued_again_with_their_reply(db) {
     assert_eq!(j.address, "A");
 }
 
+fn a_job_that_stops_the_server_again_and_again_is_given_up(db) {
+    let id = {
+        let store = db.open();
+        let id = queued(store.accept(&job("m1", "A", "el mensaje que tumba al servidor")).unwrap());
+        assert_eq!(store.claim_next().unwrap().unwrap().id, id);
+        id
+        // the server stops while answering it
+    };
+    // Each start queues it again, and it stops the server again.
+    for _ in 1..JOB_INTERRUPTIONS {
+        let store = db.open();
+        assert_eq!(store.requeue_in_progress().unwrap(), 1);
+        assert_eq!(store.claim_next().unwrap().unwrap().id, id);
+    }
+    let store = db.open();
+    assert_eq!(store.requeue_in_progress().unwrap(), 0, "given up, not queued");
+    let counts = store.queue_counts().unwrap();
+    assert_eq!((counts.queued, counts.working, counts.failed), (0, 0, 1));
+    let error = format!(
+        "the server stopped while answering this message {JOB_INTERRUPTIONS} times; given up"
+    );
+    assert_eq!(store.stats().unwrap().send_failures, vec![(error, 1)]);
+    // The user is not blocked: the next message is answered.
+    let next = queued(store.accept(&job("m2", "A", "hola")).unwrap());
+    assert_eq!(store.claim_next().unwrap().unwrap().id, next);
+    drop(store);
+    let left = db.count(&format!(
+        "SELECT COUNT(*) FROM jobs WHERE id = {id} AND (address IS NOT NULL OR text IS NOT NULL)"
+    ));
+    assert_eq!(left, 0, "a given-up job forgets the phone number and text");
+}
+
+fn a_job_whose_answer_began_before_a_crash_says_so_when_it_runs_again(db) {
+    let (started, untouched) = {
+        let store = db.open();
+        let started = queued(store.accept(&job("m1", "A", "avisa a ventas")).unwrap());
+        let untouched = queued(store.accept(&job("m2", "B", "hola")).unwrap());
+        let a = store.claim_next().unwrap().unwrap();
+        let b = store.claim_next().unwrap().unwrap();
+        assert!(!a.answer_started && !b.answer_started);
+        store.start_answer(started).unwrap();
+        (started, untouched)
+        // the server stops: A's answer may have run its actions, B's never began
+    };
+    let store = db.open();
+    assert_eq!(store.requeue_in_progress().unwrap(), 2);
+    let mut again: Vec<(i64, bool, Option<String>)> = (0..2)
+        .map(|_| {
+            let j = store.claim_next().unwrap().unwrap();
+            (j.id, j.answer_started, j.reply)
+        })
+        .collect();
+    again.sort();
+    assert_eq!(again, vec![(started, true, None), (untouched, false, None)]);
+    // Only a job in progress can begin its answer.
+    store.complete(untouched).unwrap();
+    assert!(matches!(
+        store.start_answer(untouched),
+        Err(StoreError::NoSuchJob(_))
+    ));
+}
+
+fn a_database_from_before_interruptions_were_counted_is_migrated(db) {
+    // The schema before `interruptions` and `answer_started`: version 2 on SQLite, 1 on
+    // PostgreSQL.
+    db.create_with_migrations(2, 1);
+    db.execute(
+        "INSERT INTO jobs (channel, message_id, user_key, address, kind, text, state,
+                           attempts, received_at)
+         VALUES ('whatsapp', 'm-old', 'k', '5215550001', 'text', 'hola', 'working', 1, 0)",
+    );
+    let store = db.open();
+    assert_eq!(store.requeue_in_progress().unwrap(), 1);
+    let j = store.claim_next().unwrap().unwrap();
+    assert_eq!((j.message_id.as_str(), j.attempts), ("m-old", 2));
+    assert!(!j.answer_started);
+    store.start_answer(j.id).unwrap();
+    store.complete(j.id).unwrap();
+}
+
 fn finished_jobs_forget_the_phone_number_and_text(db) {
     let store = db.open();
     let a = queued(store.accept(&job("m1", "5215550001", "mi pedido")).unwrap());

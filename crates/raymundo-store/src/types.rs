@@ -81,6 +81,10 @@ pub struct Job {
     /// Parts of the reply already sent: one more than the highest part recorded with
     /// [`crate::Store::record_outbound`] (0 when none).
     pub parts_sent: u32,
+    /// An earlier attempt began answering ([`crate::Store::start_answer`]) and was
+    /// interrupted before its reply was saved: the answer may have run actions, so it must
+    /// not simply run again.
+    pub answer_started: bool,
 }
 
 /// A message Raymundo sent.

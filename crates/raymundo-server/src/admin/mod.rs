@@ -7,12 +7,13 @@
 //! carries the session's anti-forgery token. The interaction log is reached only through the
 //! [`Interactions`] trait, so any backend serves it.
 
-mod auth;
+pub(crate) mod auth;
 mod pages;
 
 pub use pages::esc as html_escape;
 mod text;
 
+use crate::peer::Peer;
 use crate::secret::Secret;
 use auth::{Denied, Session};
 use axum::extract::{Path, Query, State};
@@ -47,23 +48,27 @@ pub(crate) struct AdminState {
     /// Whether the session cookie is marked `Secure` (the public URL is HTTPS).
     secure_cookie: bool,
     setup: Option<AdminSetup>,
-    /// Wrong tokens of the last minute.
-    throttle: auth::Throttle,
+    /// Wrong tokens per address (shared with `/metrics`, which takes the same token).
+    throttle: Arc<auth::Throttle>,
+    /// The sessions opened at the login form.
+    sessions: auth::Sessions,
 }
 
-/// The `/admin` routes.
+/// The `/admin` routes; wrong tokens are counted in `throttle`.
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(
     token: Option<Secret>,
     token_variable: String,
     secure_cookie: bool,
     setup: Option<AdminSetup>,
+    throttle: Arc<auth::Throttle>,
 ) -> Router<S> {
     let state = Arc::new(AdminState {
         token,
         token_variable,
         secure_cookie,
         setup,
-        throttle: auth::Throttle::default(),
+        throttle,
+        sessions: auth::Sessions::default(),
     });
     Router::new()
         .route("/admin", get(list))
@@ -112,8 +117,8 @@ enum Refusal {
     Disabled(String),
     /// No token, or a wrong one: the login form.
     Login(Denied),
-    /// Too many wrong tokens this minute.
-    Throttled,
+    /// Too many wrong tokens from this address: how long it must still wait.
+    Throttled(std::time::Duration),
     /// Signed in, but the server has no interaction log (the session's form token).
     NoLog(String),
 }
@@ -124,7 +129,7 @@ impl IntoResponse for Refusal {
             Refusal::Disabled(variable) => html(StatusCode::NOT_FOUND, pages::disabled(&variable)),
             Refusal::Login(Denied::Missing) => html(StatusCode::UNAUTHORIZED, pages::login(false)),
             Refusal::Login(Denied::Wrong) => html(StatusCode::UNAUTHORIZED, pages::login(true)),
-            Refusal::Throttled => throttled(),
+            Refusal::Throttled(wait) => throttled(wait),
             Refusal::NoLog(csrf) => html(
                 StatusCode::NOT_FOUND,
                 pages::message(text::DISABLED_TITLE, text::NO_LOG, Some(&csrf)),
@@ -140,33 +145,44 @@ fn disabled(app: &AdminState) -> Response {
 /// The session and the log, or why not.
 fn enter<'a>(
     app: &'a AdminState,
+    peer: Peer,
     headers: &HeaderMap,
 ) -> Result<(Session, &'a AdminSetup), Refusal> {
     let Some(token) = &app.token else {
         return Err(Refusal::Disabled(app.token_variable.clone()));
     };
     let bearer = auth::has_bearer(headers);
-    if bearer && app.throttle.locked() {
-        return Err(Refusal::Throttled);
+    let now = std::time::Instant::now();
+    if bearer {
+        if let Some(wait) = app.throttle.locked(peer.client(), now) {
+            return Err(Refusal::Throttled(wait));
+        }
     }
-    let session = auth::authorize(token, headers).map_err(|d| {
+    let session = auth::authorize(token, &app.sessions, headers).map_err(|d| {
         if bearer {
-            app.throttle.failed();
+            app.throttle.failed(peer.client(), now);
         }
         Refusal::Login(d)
     })?;
+    if bearer {
+        app.throttle.succeeded(peer.client());
+    }
     match &app.setup {
         Some(setup) => Ok((session, setup)),
         None => Err(Refusal::NoLog(session.csrf)),
     }
 }
 
-fn throttled() -> Response {
-    tracing::warn!("admin: too many wrong tokens this minute; refusing tokens for now");
-    html(
+fn throttled(wait: std::time::Duration) -> Response {
+    tracing::warn!("admin: a token from an address that gave too many wrong ones was refused");
+    let secs = wait.as_secs().max(1);
+    let mut r = html(
         StatusCode::TOO_MANY_REQUESTS,
-        pages::message(text::LOGIN_TITLE, text::THROTTLED, None),
-    )
+        pages::message(text::LOGIN_TITLE, &text::throttled(secs.div_ceil(60)), None),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
 }
 
 fn store_failed(e: impl std::fmt::Display, csrf: &str) -> Response {
@@ -206,10 +222,11 @@ fn non_empty(v: Option<String>) -> Option<String> {
 
 async fn list(
     State(app): State<Arc<AdminState>>,
+    peer: Peer,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let (session, setup) = match enter(&app, &headers) {
+    let (session, setup) = match enter(&app, peer, &headers) {
         Ok(v) => v,
         Err(r) => return r.into_response(),
     };
@@ -256,7 +273,9 @@ async fn list(
 async fn login_form(State(app): State<Arc<AdminState>>, headers: HeaderMap) -> Response {
     match &app.token {
         None => disabled(&app),
-        Some(token) if auth::authorize(token, &headers).is_ok() => see_other("/admin", None),
+        Some(token) if auth::authorize(token, &app.sessions, &headers).is_ok() => {
+            see_other("/admin", None)
+        }
         Some(_) => html(StatusCode::OK, pages::login(false)),
     }
 }
@@ -266,19 +285,26 @@ struct LoginForm {
     token: String,
 }
 
-async fn login(State(app): State<Arc<AdminState>>, Form(form): Form<LoginForm>) -> Response {
+async fn login(
+    State(app): State<Arc<AdminState>>,
+    peer: Peer,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let Some(token) = &app.token else {
         return disabled(&app);
     };
-    if app.throttle.locked() {
-        return throttled();
+    let now = std::time::Instant::now();
+    if let Some(wait) = app.throttle.locked(peer.client(), now) {
+        return throttled(wait);
     }
     if token.matches(form.token.trim()) {
         tracing::info!("admin: logged in");
-        see_other("/admin", Some(auth::login_cookie(token, app.secure_cookie)))
+        app.throttle.succeeded(peer.client());
+        let cookie = auth::login_cookie(token, &app.sessions, app.secure_cookie);
+        see_other("/admin", Some(cookie))
     } else {
         tracing::warn!("admin: a login with a wrong token");
-        app.throttle.failed();
+        app.throttle.failed(peer.client(), now);
         Refusal::Login(Denied::Wrong).into_response()
     }
 }
@@ -290,15 +316,20 @@ struct CsrfForm {
 
 async fn logout(
     State(app): State<Arc<AdminState>>,
+    peer: Peer,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let (session, _) = match enter(&app, &headers) {
+    let (session, _) = match enter(&app, peer, &headers) {
         Ok(v) => v,
         Err(r) => return r.into_response(),
     };
     if !auth::same(&session.csrf, &form.csrf) {
         return forged(&session);
+    }
+    if let Some(nonce) = &session.nonce {
+        app.sessions.close(nonce);
+        tracing::info!("admin: logged out");
     }
     see_other("/admin/login", Some(auth::logout_cookie()))
 }
@@ -313,10 +344,11 @@ fn forged(session: &Session) -> Response {
 
 async fn detail(
     State(app): State<Arc<AdminState>>,
+    peer: Peer,
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    let (session, setup) = match enter(&app, &headers) {
+    let (session, setup) = match enter(&app, peer, &headers) {
         Ok(v) => v,
         Err(r) => return r.into_response(),
     };
@@ -373,11 +405,12 @@ fn parse_review(form: ReviewForm, intents: &[String], at: i64) -> Result<Review,
 
 async fn save_review(
     State(app): State<Arc<AdminState>>,
+    peer: Peer,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<ReviewForm>,
 ) -> Response {
-    let (session, setup) = match enter(&app, &headers) {
+    let (session, setup) = match enter(&app, peer, &headers) {
         Ok(v) => v,
         Err(r) => return r.into_response(),
     };

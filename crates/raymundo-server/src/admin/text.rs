@@ -15,8 +15,14 @@ pub const LOGIN_LABEL: &str = "Token de administración";
 pub const LOGIN_BUTTON: &str = "Entrar";
 pub const LOGIN_WRONG: &str = "Token incorrecto.";
 pub const LOGIN_NEEDED: &str = "Escribe el token de administración para revisar las respuestas.";
-pub const THROTTLED: &str = "Demasiados intentos con un token incorrecto. Espera un minuto y \
-    vuelve a intentarlo.";
+/// Too many wrong tokens from this address: wait `minutes` (at least 1).
+pub fn throttled(minutes: u64) -> String {
+    let wait = match minutes {
+        0 | 1 => "un minuto".to_string(),
+        n => format!("{n} minutos"),
+    };
+    format!("Demasiados intentos con un token incorrecto. Espera {wait} y vuelve a intentarlo.")
+}
 pub const LOGOUT: &str = "Salir";
 pub const LIST_TITLE: &str = "Interacciones recientes";
 pub const FILTERS: &str = "Filtros";

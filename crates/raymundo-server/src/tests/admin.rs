@@ -491,3 +491,72 @@ fn the_list_is_paged_by_25_newest_first_keeping_the_filters() {
     assert!(second.contains("href=\"/admin?unreviewed=1&amp;page=1\""));
     assert!(!second.contains("page=3"));
 }
+
+#[test]
+fn wrong_tokens_lock_out_only_the_address_that_sent_them() {
+    let (_d, _g, s, _) = admin_server(Some(TOKEN));
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let login_from = |from: &str, token: &str| {
+        request_from(
+            from,
+            s.addr,
+            "POST",
+            "/admin/login",
+            &form,
+            format!("token={token}").as_bytes(),
+        )
+    };
+    for n in 0..10 {
+        let r = login_from("127.0.0.2", &format!("intento-{n:04}-xxxxxx"));
+        assert_eq!(r.status, 401, "{r:?}");
+    }
+    // The guesser waits, even with the right token ...
+    let r = login_from("127.0.0.2", TOKEN);
+    assert_eq!(r.status, 429, "{r:?}");
+    assert!(r.header("retry-after").is_some(), "{r:?}");
+    let bearer = format!("Bearer {TOKEN}");
+    let r = request_from(
+        "127.0.0.2",
+        s.addr,
+        "GET",
+        "/admin",
+        &[("Authorization", &bearer)],
+        b"",
+    );
+    assert_eq!(r.status, 429);
+    // ... the administrator, elsewhere, does not.
+    let r = login_from("127.0.0.1", TOKEN);
+    assert_eq!(r.status, 303, "{r:?}");
+    let r = request_from(
+        "127.0.0.3",
+        s.addr,
+        "GET",
+        "/admin",
+        &[("Authorization", &bearer)],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn a_cookie_is_refused_once_its_session_is_logged_out() {
+    let (_d, _g, s, _) = admin_server(Some(TOKEN));
+    let admin = format!("{}/admin", s.url);
+    let cookie = log_in(&s);
+    let page = call("GET", &admin, &[("Cookie", &cookie)], None);
+    assert_eq!(page.status, 200);
+    let other = log_in(&s);
+    let got = call(
+        "POST",
+        &format!("{admin}/logout"),
+        &[("Cookie", &cookie)],
+        Some(&format!("csrf={}", csrf_of(&page.body))),
+    );
+    assert_eq!(got.status, 303);
+    // The old value, sent again (as anyone who copied it would): refused.
+    let got = call("GET", &admin, &[("Cookie", &cookie)], None);
+    assert_eq!(got.status, 401, "a logged-out cookie still works");
+    assert!(got.body.contains("name=\"token\""), "{}", got.body);
+    // Other sessions go on.
+    assert_eq!(call("GET", &admin, &[("Cookie", &other)], None).status, 200);
+}

@@ -44,7 +44,8 @@ fn chat_answers_like_the_flask_server_did() {
     assert_eq!(v["respuesta"], "Respuesta a: ¿Hacen envíos a Mérida?");
     assert!(v.get("archivo").is_none());
     let call = s.responder.calls.lock().unwrap()[0].clone();
-    assert_eq!(call.user, "chat:5215550001");
+    assert_eq!(call.user, "chat:ip/127.0.0.1/5215550001");
+    assert_eq!(v["user_id"], "5215550001");
     assert_eq!(call.user_name.as_deref(), Some("Ana"));
 
     let (status, v) = post_json(
@@ -103,7 +104,7 @@ fn the_api_key_protects_chat_stats_and_clear_history_but_not_health() {
     assert_eq!(status, 200, "{text}");
     assert_eq!(
         *s.responder.cleared.lock().unwrap(),
-        vec!["chat:5215550001".to_string()]
+        vec!["chat:key/5215550001".to_string()]
     );
 }
 
@@ -126,7 +127,11 @@ fn openai_clients_get_a_completion_whole_or_streamed() {
         "Respuesta a: ¿horario?"
     );
     assert_eq!(v["sources"], json!(["faq/envios.md"]));
-    assert_eq!(s.responder.calls.lock().unwrap()[0].user, "openai:u1");
+    assert_eq!(
+        s.responder.calls.lock().unwrap()[0].user,
+        "openai:ip/127.0.0.1/u1"
+    );
+    assert_eq!(v["user"], "u1");
 
     let mut stream_req = req.clone();
     stream_req["stream"] = json!(true);
@@ -192,4 +197,227 @@ fn metrics_expose_requests_latency_and_the_queue() {
         assert!(text.contains(needle), "missing {needle}:\n{text}");
     }
     assert!(!text.contains("5215550001"), "no personal data in metrics");
+}
+
+/// A `/chat` request from the local address `from` (127.0.0.x: another client).
+fn chat_from(s: &TestServer, from: &str, body: &Value, headers: &[(&str, &str)]) -> Raw {
+    let mut h = vec![("Content-Type", "application/json")];
+    h.extend_from_slice(headers);
+    request_from(
+        from,
+        s.addr,
+        "POST",
+        "/chat",
+        &h,
+        body.to_string().as_bytes(),
+    )
+}
+
+fn users_asked(s: &TestServer) -> Vec<String> {
+    s.responder
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.user.clone())
+        .collect()
+}
+
+#[test]
+fn each_caller_without_an_id_gets_a_conversation_of_its_own() {
+    let (_d, _g, s) = server(None);
+    let ask = |body: Value| {
+        let (status, v) = post_json(&s, "/chat", &body, &[]);
+        assert_eq!(status, 200, "{v}");
+        v["user_id"]
+            .as_str()
+            .expect("the id to send back")
+            .to_string()
+    };
+    let first = ask(json!({"mensaje": "hola"}));
+    let second = ask(json!({"mensaje": "hola"}));
+    assert_ne!(first, second, "two anonymous callers share a conversation");
+    for id in [&first, &second] {
+        assert!(
+            id.len() >= 32 && id.chars().all(|c| c.is_ascii_hexdigit()),
+            "not an unguessable id: {id}"
+        );
+    }
+    // Sending the id back continues that conversation.
+    assert_eq!(
+        ask(json!({"mensaje": "¿y luego?", "user_id": first})),
+        first
+    );
+    let users = users_asked(&s);
+    assert_ne!(users[0], users[1]);
+    assert_eq!(users[0], users[2]);
+
+    // The same on /v1: no `user`, a conversation of its own, its id in a header.
+    let body = json!({"messages": [{"role": "user", "content": "hola"}]});
+    let ids: Vec<String> = (0..2)
+        .map(|_| {
+            let r = request_from(
+                "127.0.0.1",
+                s.addr,
+                "POST",
+                "/v1/chat/completions",
+                &[("Content-Type", "application/json")],
+                body.to_string().as_bytes(),
+            );
+            assert_eq!(r.status, 200, "{r:?}");
+            assert_eq!(r.json()["user"], r.header("x-raymundo-user").unwrap());
+            r.header("x-raymundo-user").unwrap().to_string()
+        })
+        .collect();
+    assert_ne!(ids[0], ids[1]);
+    let users = users_asked(&s);
+    assert_ne!(users[3], users[4]);
+}
+
+#[test]
+fn naming_another_callers_id_reaches_only_a_conversation_of_ones_own() {
+    let (_d, _g, s) = server(None);
+    let body = json!({"mensaje": "hola", "user_id": "5215550001"});
+    // Two people on the internet, through a reverse proxy on this machine ...
+    let (first, second) = (
+        ("X-Forwarded-For", "203.0.113.7"),
+        ("X-Forwarded-For", "198.51.100.9"),
+    );
+    let (status, v) = post_json(&s, "/chat", &body, &[first]);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["user_id"], "5215550001");
+    assert_eq!(post_json(&s, "/chat", &body, &[second]).0, 200);
+    // ... and two processes on this machine, from different addresses.
+    assert_eq!(chat_from(&s, "127.0.0.1", &body, &[]).status, 200);
+    assert_eq!(chat_from(&s, "127.0.0.2", &body, &[]).status, 200);
+    let users = users_asked(&s);
+    for (i, u) in users.iter().enumerate() {
+        assert_eq!(
+            users.iter().filter(|x| *x == u).count(),
+            1,
+            "caller {i} reached another's conversation: {users:?}"
+        );
+        assert!(u.starts_with("chat:"), "{u}");
+    }
+    // Clearing "5215550001" clears the caller's own conversation, not the first one's.
+    let url = format!("{}/clear_history/5215550001", s.url);
+    let (status, text) = request("DELETE", &url, &[second], b"");
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(*s.responder.cleared.lock().unwrap(), vec![users[1].clone()]);
+
+    // With an API key, the key holder's ids are its own, apart from open callers' ones.
+    let (_d, _g, s) = server(Some("k-123"));
+    let r = chat_from(&s, "127.0.0.1", &body, &[("X-API-Key", "k-123")]);
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = chat_from(&s, "127.0.0.2", &body, &[("X-API-Key", "k-123")]);
+    assert_eq!(r.status, 200, "{r:?}");
+    let keyed = users_asked(&s);
+    assert_eq!(keyed[0], keyed[1], "the key holder names its own users");
+    assert!(!users.contains(&keyed[0]), "{keyed:?} {users:?}");
+}
+
+#[test]
+fn the_rate_limit_follows_the_callers_address_not_the_id_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = FakeChannel::start();
+    let s = TestServer::start(&dir.path().join("raymundo.db"), &graph, |c, _| {
+        c.rate_limit_per_minute = 2;
+    });
+    // Someone on the internet (through the proxy) sending a new id each time.
+    let someone = ("X-Forwarded-For", "203.0.113.7");
+    let statuses: Vec<u16> = (0..3)
+        .map(|n| {
+            let body = json!({"mensaje": "hola", "user_id": format!("otro-{n}")});
+            post_json(&s, "/chat", &body, &[someone]).0
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![200, 200, 429],
+        "a new id each time evaded the limit"
+    );
+    // No id at all, or /v1, is the same caller too.
+    assert_eq!(
+        post_json(&s, "/chat", &json!({"mensaje": "hola"}), &[someone]).0,
+        429
+    );
+    let v1 = json!({"messages": [{"role": "user", "content": "hola"}], "user": "x"});
+    assert_eq!(
+        post_json(&s, "/v1/chat/completions", &v1, &[someone]).0,
+        429
+    );
+    // Someone else is not affected.
+    let other = ("X-Forwarded-For", "198.51.100.9");
+    assert_eq!(
+        post_json(&s, "/chat", &json!({"mensaje": "hola"}), &[other]).0,
+        200
+    );
+    // A process on this machine (a bot) speaks for the people it names: each has the limit.
+    let local = |user: &str| {
+        chat_from(
+            &s,
+            "127.0.0.1",
+            &json!({"mensaje": "hola", "user_id": user}),
+            &[],
+        )
+        .status
+    };
+    assert_eq!([local("a"), local("a"), local("a")], [200, 200, 429]);
+    assert_eq!(local("b"), 200);
+}
+
+#[test]
+fn a_key_holder_is_limited_per_user_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = FakeChannel::start();
+    let s = TestServer::start(&dir.path().join("raymundo.db"), &graph, |c, env| {
+        c.rate_limit_per_minute = 2;
+        env.push(("RAYMUNDO_API_KEY".into(), "k-123".into()));
+    });
+    let key = [("X-API-Key", "k-123")];
+    let ask = |user: &str| {
+        chat_from(
+            &s,
+            "127.0.0.1",
+            &json!({"mensaje": "hola", "user_id": user}),
+            &key,
+        )
+        .status
+    };
+    // A bot holding the key speaks for many people: each has the limit.
+    assert_eq!([ask("a"), ask("a"), ask("a")], [200, 200, 429]);
+    assert_eq!(ask("b"), 200);
+}
+
+#[test]
+fn metrics_need_the_admin_token_unless_asked_on_this_machine() {
+    const ADMIN: &str = "token-de-metricas-0123456789";
+    let dir = tempfile::tempdir().unwrap();
+    let graph = FakeChannel::start();
+    let s = TestServer::start(&dir.path().join("raymundo.db"), &graph, |_, env| {
+        env.push(("RAYMUNDO_ADMIN_TOKEN".into(), ADMIN.into()));
+    });
+    // Asked on the machine itself: open, as a local Prometheus expects.
+    assert_eq!(s.get("/metrics", &[]).0, 200);
+    // Through a proxy (forwarded), the loopback address says nothing about the client.
+    let proxied = ("X-Forwarded-For", "203.0.113.7");
+    let (status, text) = s.get("/metrics", &[proxied]);
+    assert_eq!(status, 401, "{text}");
+    assert!(!text.contains("raymundo_"), "{text}");
+    let (status, _) = s.get(
+        "/metrics",
+        &[proxied, ("Authorization", "Bearer equivocado-000")],
+    );
+    assert_eq!(status, 403);
+    let bearer = format!("Bearer {ADMIN}");
+    let (status, text) = s.get("/metrics", &[proxied, ("Authorization", &bearer)]);
+    assert_eq!(status, 200);
+    assert!(text.contains("raymundo_uptime_seconds"), "{text}");
+
+    // Without an admin token, only the machine itself may read them.
+    let (_d, _g, s) = server(None);
+    assert_eq!(s.get("/metrics", &[]).0, 200);
+    let (status, text) = s.get("/metrics", &[("Forwarded", "for=203.0.113.7")]);
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("RAYMUNDO_ADMIN_TOKEN"), "{text}");
 }

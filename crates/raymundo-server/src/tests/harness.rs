@@ -2,10 +2,12 @@
 //! fake Graph API that records what it is sent.
 
 use crate::testing::FakeChannel;
-use crate::{Incoming, Reply, Responder, Server, Settings};
+use crate::{Incoming, Limits, Reply, Responder, Server, Settings};
 use raymundo_core::ServerConfig;
 use raymundo_store::{Backend, SqliteStore};
 use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -72,6 +74,8 @@ impl Responder for FakeResponder {
 /// A running server.
 pub struct TestServer {
     pub url: String,
+    /// The address it listens on (127.0.0.1).
+    pub addr: SocketAddr,
     pub responder: Arc<FakeResponder>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -88,11 +92,32 @@ impl TestServer {
         Self::start_on(store, db.parent().unwrap(), graph, tweak)
     }
 
+    /// Starts on `db` with `limits` on connections.
+    pub fn start_with(
+        db: &Path,
+        graph: &FakeChannel,
+        limits: Limits,
+        tweak: impl FnOnce(&mut ServerConfig, &mut Vec<(String, String)>),
+    ) -> Self {
+        let store = Arc::new(SqliteStore::open(db).unwrap());
+        Self::start_limited(store, db.parent().unwrap(), graph, limits, tweak)
+    }
+
     /// Starts on `store` (files it writes go to `dir`), sending to `graph`.
     pub fn start_on(
         store: Arc<dyn Backend>,
         dir: &Path,
         graph: &FakeChannel,
+        tweak: impl FnOnce(&mut ServerConfig, &mut Vec<(String, String)>),
+    ) -> Self {
+        Self::start_limited(store, dir, graph, Limits::default(), tweak)
+    }
+
+    fn start_limited(
+        store: Arc<dyn Backend>,
+        dir: &Path,
+        graph: &FakeChannel,
+        limits: Limits,
         tweak: impl FnOnce(&mut ServerConfig, &mut Vec<(String, String)>),
     ) -> Self {
         let mut config = ServerConfig {
@@ -132,7 +157,8 @@ impl TestServer {
         };
         let server = Server::new(settings, store, responder.clone())
             .unwrap()
-            .with_admin(admin);
+            .with_admin(admin)
+            .with_limits(limits);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -155,6 +181,7 @@ impl TestServer {
         let addr = ready_rx.recv().unwrap();
         Self {
             url: format!("http://{addr}"),
+            addr,
             responder,
             stop: Some(stop),
             thread: Some(thread),
@@ -289,4 +316,89 @@ pub fn text_message(id: &str, from: &str, text: &str) -> Vec<u8> {
         }}]}]
     }))
     .unwrap()
+}
+
+/// A TCP connection to `to` from the local address `from`: another loopback address such as
+/// 127.0.0.2 is another client as far as the server can tell.
+pub fn connect_from(from: IpAddr, to: SocketAddr) -> std::net::TcpStream {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(from, 0)).unwrap();
+        let stream = socket.connect(to).await.unwrap();
+        let stream = stream.into_std().unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream
+    })
+}
+
+/// A raw response: status, headers (names lowercased), body.
+#[derive(Debug)]
+pub struct Raw {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Raw {
+    /// The first header named `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+}
+
+/// Parses what a server wrote on a connection (one response, `Content-Length` body).
+pub fn parse_raw(bytes: &[u8]) -> Option<Raw> {
+    let text = String::from_utf8_lossy(bytes);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let mut lines = head.lines();
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Some(Raw {
+        status,
+        headers,
+        body: body.to_string(),
+    })
+}
+
+/// One HTTP/1.1 request to `server` from the local address `from`.
+pub fn request_from(
+    from: &str,
+    server: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Raw {
+    let mut stream = connect_from(from.parse().unwrap(), server);
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).unwrap();
+    parse_raw(&out).unwrap_or_else(|| panic!("not an HTTP response: {out:?}"))
 }
