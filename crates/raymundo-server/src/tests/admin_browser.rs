@@ -109,12 +109,32 @@ struct Cdp {
 }
 
 impl Cdp {
+    /// Connects to `path`, again on a fresh connection when the handshake is cut short (a
+    /// signal to the test process interrupts a blocking read with EINTR: failed once in CI).
     fn connect(port: u16, path: &str) -> Self {
-        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream.set_read_timeout(Some(WAIT)).unwrap();
-        let (ws, _) = tungstenite::client(format!("ws://127.0.0.1:{port}{path}"), stream)
-            .unwrap_or_else(|e| panic!("DevTools websocket {path}: {e}"));
-        Self { ws, next: 1 }
+        let mut last = String::new();
+        for _ in 0..5 {
+            let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            stream.set_read_timeout(Some(WAIT)).unwrap();
+            match tungstenite::client(format!("ws://127.0.0.1:{port}{path}"), stream) {
+                Ok((ws, _)) => return Self { ws, next: 1 },
+                Err(e) => last = e.to_string(),
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("DevTools websocket {path}: {last}")
+    }
+
+    /// The next message, reading again when a signal interrupted the read.
+    fn read(&mut self) -> Message {
+        loop {
+            match self.ws.read() {
+                Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+                    continue
+                }
+                other => return other.unwrap(),
+            }
+        }
     }
 
     fn call(&mut self, method: &str, params: Value) -> Value {
@@ -129,7 +149,7 @@ impl Cdp {
         let msg = json!({"id": id, "method": method, "params": params}).to_string();
         self.ws.send(Message::text(msg)).unwrap();
         loop {
-            let text = match self.ws.read().unwrap() {
+            let text = match self.read() {
                 Message::Text(t) => t.as_str().to_string(),
                 _ => continue,
             };
