@@ -99,7 +99,6 @@ fn main() -> std::process::ExitCode {
     if matches!(cli.command, Command::ReadPdf) {
         return pdf_sandbox::child_main();
     }
-    pdf_sandbox::read_pdfs_in_child();
     let level = match cli.verbose {
         0 => "warn",
         1 => "info",
@@ -111,6 +110,8 @@ fn main() -> std::process::ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    // After the logger: its one warning (this program's path unknown) must be seen.
+    pdf_sandbox::read_pdfs_in_child();
 
     let result = match cli.command {
         Command::Init(a) => commands::init::run(a),
