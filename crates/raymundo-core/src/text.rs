@@ -26,8 +26,9 @@ pub fn split_sentences(text: &str) -> Vec<&str> {
                 let next = chars.get(i + 1).map(|&(_, n)| n);
                 let next_is_space = next.is_none_or(|n| n.is_whitespace());
                 let word_start = text[start..pos]
-                    .rfind(|ch: char| ch.is_whitespace())
-                    .map_or(start, |p| start + p + 1);
+                    .rmatch_indices(char::is_whitespace)
+                    .next()
+                    .map_or(start, |(p, space)| start + p + space.len());
                 let word = &text[word_start..pos];
                 let abbreviation = word.chars().count() <= 3
                     && word.chars().next().is_some_and(|f| f.is_uppercase())
@@ -107,6 +108,16 @@ pub fn content_keys(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the fuzzer: a word after a non-breaking space (two bytes in UTF-8, common
+    /// in text pasted from a phone or a web page) was cut inside that space, a panic.
+    #[test]
+    fn sentences_after_a_non_breaking_space_split_without_a_panic() {
+        assert_eq!(
+            split_sentences("Precio\u{a0}final. Envío\u{2003}gratis."),
+            vec!["Precio\u{a0}final.", "Envío\u{2003}gratis."]
+        );
+    }
 
     #[test]
     fn sentences_split_at_punctuation_but_not_numbers_or_abbreviations() {

@@ -63,6 +63,8 @@ struct Heading {
     level: usize,
     text: String,
     line: String,
+    /// Its line number: two headings with the same words are still two headings.
+    at: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -119,7 +121,7 @@ fn parse_sections(text: &str) -> Vec<Section> {
         }
     }
 
-    for line in text.lines() {
+    for (at, line) in text.lines().enumerate() {
         let trimmed = line.trim();
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             in_fence = !in_fence;
@@ -134,6 +136,7 @@ fn parse_sections(text: &str) -> Vec<Section> {
                     level,
                     text: heading_text,
                     line: trimmed.to_string(),
+                    at,
                 });
                 sections.push(Section {
                     path: stack.clone(),
@@ -355,8 +358,9 @@ fn with_prefix(prefix: &str, body: &str) -> String {
 }
 
 /// The heading lines repeated at the top of every piece of a split section, kept to at most a
-/// third of the cap (dropping outer headings first, then cutting words).
-fn split_prefix(section: &Section, counter: &dyn TokenCounter, cap: usize) -> String {
+/// third of the cap (dropping outer headings first, then cutting words), and the index of the
+/// first heading of the path that it holds whole (the path's length when it holds none).
+fn split_prefix(section: &Section, counter: &dyn TokenCounter, cap: usize) -> (String, usize) {
     let limit = cap / 3;
     for skip in 0..section.path.len() {
         let prefix = section.path[skip..]
@@ -365,11 +369,11 @@ fn split_prefix(section: &Section, counter: &dyn TokenCounter, cap: usize) -> St
             .collect::<Vec<_>>()
             .join("\n");
         if counter.count_tokens(&prefix) <= limit {
-            return prefix;
+            return (prefix, skip);
         }
     }
     let Some(own) = section.path.last() else {
-        return String::new();
+        return (String::new(), 0);
     };
     let mut prefix = String::new();
     for word in own.line.split_whitespace() {
@@ -383,14 +387,25 @@ fn split_prefix(section: &Section, counter: &dyn TokenCounter, cap: usize) -> St
         }
         prefix = candidate;
     }
-    prefix
+    (prefix, section.path.len())
 }
 
 fn split_section(section: &Section, counter: &dyn TokenCounter, limits: &Limits) -> Vec<String> {
-    let prefix = split_prefix(section, counter, limits.cap);
+    let (prefix, whole_from) = split_prefix(section, counter, limits.cap);
     let measure = |pieces: &[Piece]| counter.count_tokens(&with_prefix(&prefix, &join(pieces)));
     let fits = |pieces: &[Piece]| measure(pieces) <= limits.cap;
 
+    // Headings too long to lead every piece whole come first as text of their own (cut by
+    // `enforce_cap` if need be), so that none of their words is lost: a parent with no body
+    // of its own appears nowhere else.
+    let cut: Vec<&str> = section.path[..whole_from]
+        .iter()
+        .map(|h| h.line.as_str())
+        .collect();
+    let head: Vec<String> = (!cut.is_empty())
+        .then(|| cut.join("\n"))
+        .into_iter()
+        .collect();
     // Paragraphs, refined into smaller pieces where a paragraph alone does not fit.
     let mut pieces = Vec::new();
     for paragraph in &section.body {
@@ -401,7 +416,11 @@ fn split_section(section: &Section, counter: &dyn TokenCounter, limits: &Limits)
         refine(piece, Grain::Sentences, &fits, &mut pieces);
     }
     if pieces.is_empty() {
-        return vec![prefix];
+        return if head.is_empty() || !prefix.is_empty() {
+            head.into_iter().chain([prefix]).collect()
+        } else {
+            head
+        };
     }
 
     // Balanced target size so the last piece is not a crumb.
@@ -411,7 +430,7 @@ fn split_section(section: &Section, counter: &dyn TokenCounter, limits: &Limits)
     let target = (total.saturating_sub(limits.overlap).div_ceil(n) + limits.overlap)
         .clamp(limits.min.max(1), limits.cap);
 
-    let mut out = Vec::new();
+    let mut out = head;
     let mut carry: Vec<Piece> = Vec::new();
     let mut i = 0;
     while i < pieces.len() {
@@ -993,5 +1012,54 @@ mod tests {
         );
         assert!(texts.iter().all(|t| *t != "# Políticas"), "{texts:?}");
         assert!(texts.iter().any(|t| t.contains("# Contacto")), "{texts:?}");
+    }
+
+    /// Found by the fuzzer: a heading over the cap lost every word that did not fit in the
+    /// prefix of its pieces, and all of them when the section had no body.
+    #[test]
+    fn a_heading_longer_than_the_cap_loses_no_word() {
+        let heading: Vec<String> = (0..30).map(|i| format!("h{i}")).collect();
+        for body in ["", "\n\nUn párrafo corto del cuerpo."] {
+            let text = format!("# {}{body}", heading.join(" "));
+            let chunks = chunk_document(&doc(&text), &Words(512), &cfg(5, 12, 2));
+            let all: Vec<&str> = chunks
+                .iter()
+                .flat_map(|c| c.text.split_whitespace())
+                .collect();
+            for word in &heading {
+                assert!(all.contains(&word.as_str()), "{word} lost: {chunks:?}");
+            }
+            assert!(chunks.iter().all(|c| c.tokens <= 12), "{chunks:?}");
+        }
+    }
+
+    /// Found by the fuzzer: a heading repeated word for word was taken for the one before
+    /// it, and its line was left out.
+    #[test]
+    fn a_repeated_heading_is_kept() {
+        let text = "# Preguntas\n\nUna.\n\n# Preguntas\n\nDos.";
+        let chunks = chunk_document(&doc(text), &Words(512), &cfg(50, 100, 5));
+        let all: String = chunks.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(all.matches("# Preguntas").count(), 2, "{all:?}");
+    }
+
+    /// Found by the fuzzer: a parent heading with no body of its own was dropped from the
+    /// prefix of its child's pieces when the path did not fit, and then appeared nowhere.
+    #[test]
+    fn a_parent_heading_left_out_of_the_prefix_is_kept_as_text() {
+        let parent: Vec<String> = (0..12).map(|i| format!("p{i}")).collect();
+        let text = format!("# {}\n\n## Hijo\n\n{}", parent.join(" "), sentences("c", 6));
+        let chunks = chunk_document(&doc(&text), &Words(512), &cfg(5, 20, 2));
+        let all: Vec<&str> = chunks
+            .iter()
+            .flat_map(|c| c.text.split_whitespace())
+            .collect();
+        for word in &parent {
+            assert!(all.contains(&word.as_str()), "{word} lost: {chunks:?}");
+        }
+        assert!(chunks.iter().all(|c| c.tokens <= 20), "{chunks:?}");
+        // In document order: the parent before its child's text.
+        let first = |w: &str| chunks.iter().position(|c| c.text.contains(w)).unwrap();
+        assert!(first("p11") <= first("c0"), "{chunks:?}");
     }
 }

@@ -34,6 +34,8 @@ pub use files::{hash_file, list_files};
 pub use language::detect_language;
 pub use loaders::{pdf_child_main, read_pdfs_in_child, PdfChild, SUPPORTED_EXTENSIONS};
 pub use normalize::{normalize_str, normalize_text};
+#[cfg(fuzzing)]
+pub use pii::scrub_pii_counting;
 pub use pii::{scrub_pii, scrub_pii_with, PiiAllowlist, PiiCounts, PiiKind};
 pub use raymundo_core::{Chunk, ChunkingConfig, TokenCounter};
 
@@ -89,8 +91,20 @@ pub fn load_document_with(
     let _ = docs_dir; // Labels come from `rel_path`; the folder is part of the call for context.
     loaders::check_supported(rel_path).map_err(|r| IngestError::skipped(rel_path, r))?;
     let bytes = std::fs::read(abs_path).map_err(|e| IngestError::io(abs_path, e))?;
+    load_bytes(rel_path, &bytes, options)
+}
+
+/// [`load_document_with`] on bytes already read: the type comes from `rel_path`'s extension.
+/// PDFs are parsed in this process (the build reads them in a child process with limits, see
+/// [`read_pdfs_in_child`]).
+pub fn load_bytes(
+    rel_path: &str,
+    bytes: &[u8],
+    options: &LoadOptions,
+) -> Result<LoadedDocument, IngestError> {
+    loaders::check_supported(rel_path).map_err(|r| IngestError::skipped(rel_path, r))?;
     let extracted =
-        loaders::extract(rel_path, &bytes).map_err(|r| IngestError::skipped(rel_path, r))?;
+        loaders::extract(rel_path, bytes).map_err(|r| IngestError::skipped(rel_path, r))?;
     let allow = &options.pii_allowlist;
     // Who speaks is read from the addresses, so before they are scrubbed.
     let marked = loaders::looks_like_email(&extracted.text)
@@ -129,7 +143,7 @@ pub fn load_document_with(
             intent,
             title,
             text,
-            content_hash: files::hash_bytes(&bytes),
+            content_hash: files::hash_bytes(bytes),
         },
         pii,
     })

@@ -48,8 +48,8 @@ use std::sync::OnceLock;
 
 /// Work accounting for the complexity tests: every scanning loop reports the steps it takes,
 /// and a test can set a budget that panics when exceeded (so a super-linear regression fails
-/// at once instead of hanging). Compiled out of non-test builds.
-#[cfg(test)]
+/// at once instead of hanging). Compiled out of builds other than tests and fuzzing.
+#[cfg(any(test, fuzzing))]
 mod work {
     use std::cell::Cell;
 
@@ -78,11 +78,19 @@ mod work {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 use work::step;
 
-/// Records scanning work (see the test-only `work` module); free in non-test builds.
-#[cfg(not(test))]
+/// Fuzzing only: [`scrub_pii`] under a budget of `budget` scanning steps (it panics past
+/// it); returns the result and the steps taken, so a fuzz target can check that the work
+/// grows linearly with the input.
+#[cfg(fuzzing)]
+pub fn scrub_pii_counting(text: &str, budget: u64) -> ((String, PiiCounts), u64) {
+    work::with_budget(budget, || scrub_pii(text))
+}
+
+/// Records scanning work (see the `work` module); free in other builds.
+#[cfg(not(any(test, fuzzing)))]
 #[inline(always)]
 fn step(_: usize) {}
 

@@ -15,6 +15,7 @@ pub mod focus;
 pub mod grounding;
 mod http;
 pub mod injection;
+#[cfg(feature = "local")]
 pub mod local;
 pub mod ollama;
 pub mod openai;

@@ -35,7 +35,7 @@ mod retry;
 mod secret;
 mod serve;
 mod settings;
-pub mod signature;
+pub use raymundo_channels::signature;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 mod twilio;

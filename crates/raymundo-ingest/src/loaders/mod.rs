@@ -6,6 +6,7 @@ mod html;
 mod markdown;
 mod pdf;
 mod pdf_child;
+mod pdf_forms;
 mod text;
 
 pub use pdf_child::{pdf_child_main, read_pdfs_in_child, PdfChild};

@@ -59,10 +59,14 @@ pub(crate) fn pdf_to_text(bytes: &[u8]) -> Result<String, String> {
             _ => return Err("PDF is encrypted (password-protected)".to_string()),
         }
     }
-    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
-    if pages.is_empty() {
+    let page_ids = doc.get_pages();
+    if page_ids.is_empty() {
         return Err("PDF has no pages (damaged file?)".to_string());
     }
+    for &id in page_ids.values() {
+        super::pdf_forms::check_page_forms(&doc, id)?;
+    }
+    let pages: Vec<u32> = page_ids.keys().copied().collect();
     let mut collector = Collector::default();
     let mut failed = 0;
     for &page in &pages {

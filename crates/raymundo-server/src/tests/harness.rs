@@ -282,7 +282,7 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -
 pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/whatsapp-cloud")
+            .join("../raymundo-channels/fixtures/whatsapp-cloud")
             .join(format!("{name}.json")),
     )
     .unwrap()

@@ -129,7 +129,8 @@ fn raw_exchange(addr: &str, head: &[u8], chunk: &[u8]) -> String {
 #[test]
 fn every_fixture_gets_200_and_the_right_behaviour() {
     let (_d, graph, s) = server();
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/whatsapp-cloud");
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../raymundo-channels/fixtures/whatsapp-cloud");
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())

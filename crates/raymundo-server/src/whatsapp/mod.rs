@@ -1,5 +1,5 @@
 //! The WhatsApp Cloud API: webhook bodies in, Graph API calls out.
 
 pub mod graph;
-pub mod inbound;
+pub use raymundo_channels::whatsapp_inbound as inbound;
 pub(crate) mod webhook;

@@ -21,17 +21,15 @@
 use super::export::{log_line, write_jsonl};
 use crate::interaction_log::open_recorded;
 use anyhow::{bail, Context, Result};
+use raymundo_archive::{excluded, sha256_file, stage, FileEntry, Manifest, Staged, FORMAT};
 use raymundo_core::Config;
 use raymundo_store::InteractionFilter;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Component, Path, PathBuf};
 
 /// Where the anonymised log goes inside the archive (read it; it is not restored).
 const LOG_IN_ARCHIVE: &str = "export/interacciones.jsonl";
-const MANIFEST: &str = "manifest.json";
 
 /// Flags of `snapshot`.
 #[derive(Debug, clap::Args)]
@@ -55,29 +53,6 @@ pub struct RestoreArgs {
     yes: bool,
 }
 
-/// The archive's table of contents.
-#[derive(Debug, Serialize, Deserialize)]
-struct Manifest {
-    format: u32,
-    created: String,
-    raymundo: String,
-    /// Path (relative to the project, `/`-separated) -> size and SHA-256.
-    files: BTreeMap<String, FileEntry>,
-}
-
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
-struct FileEntry {
-    bytes: u64,
-    sha256: String,
-}
-
-fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h)?;
-    Ok(format!("{:x}", h.finalize()))
-}
-
 /// `path` relative to `root`, `/`-separated, if it is inside.
 fn relative(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;
@@ -89,15 +64,6 @@ fn relative(root: &Path, path: &Path) -> Option<String> {
         })
         .collect::<Option<_>>()?;
     (!parts.is_empty()).then(|| parts.join("/"))
-}
-
-/// Names never put in a snapshot: secrets and run-time leftovers.
-fn excluded(name: &str) -> bool {
-    name.starts_with(".env")
-        || name == "serve.pid"
-        || name.ends_with("-wal")
-        || name.ends_with("-shm")
-        || name.ends_with("-journal")
 }
 
 /// Every file under `dir` (sorted), skipping excluded names.
@@ -207,7 +173,7 @@ pub fn snapshot(root: &Path, args: SnapshotArgs) -> Result<()> {
     }
 
     let mut manifest = Manifest {
-        format: 1,
+        format: FORMAT,
         created: now.to_rfc3339(),
         raymundo: env!("CARGO_PKG_VERSION").to_string(),
         files: BTreeMap::new(),
@@ -222,22 +188,7 @@ pub fn snapshot(root: &Path, args: SnapshotArgs) -> Result<()> {
         );
     }
     let tmp = tempfile::NamedTempFile::new_in(&dir)?;
-    {
-        let encoder = zstd::Encoder::new(tmp.as_file(), 9)?;
-        let mut tar = tar::Builder::new(encoder);
-        tar.mode(tar::HeaderMode::Deterministic);
-        let manifest_bytes = serde_json::to_vec_pretty(&manifest)?;
-        let mut header = tar::Header::new_gnu();
-        header.set_size(manifest_bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, MANIFEST, manifest_bytes.as_slice())?;
-        for (rel, path) in &files {
-            tar.append_path_with_name(path, rel)
-                .with_context(|| format!("adding {}", path.display()))?;
-        }
-        tar.into_inner()?.finish()?;
-    }
+    raymundo_archive::write(tmp.as_file(), &manifest, &files)?;
     tmp.as_file().sync_all()?;
     tmp.persist(&out)
         .with_context(|| format!("writing {}", out.display()))?;
@@ -252,213 +203,10 @@ pub fn snapshot(root: &Path, args: SnapshotArgs) -> Result<()> {
     Ok(())
 }
 
-/// Largest manifest read: a snapshot's table of contents takes about 100 bytes per file.
-const MAX_MANIFEST_BYTES: u64 = 16 << 20;
-/// Longest path read from a GNU long-name entry.
-const MAX_NAME_BYTES: u64 = 4096;
-/// Room left on the disk beyond the snapshot's declared size.
-const DISK_MARGIN_BYTES: u64 = 64 << 20;
-
-/// An archive entry's name as a `/`-separated path inside the project, or an error naming
-/// it. Names are taken as bytes and checked before any separator is interpreted: `\`
-/// (a separator elsewhere), `..`, `.`, empty parts, absolute paths and NUL are refused, and so
-/// are the names a snapshot never holds (`.env*`, leftovers of a running database).
-fn entry_name(raw: &[u8]) -> Result<String> {
-    let shown = String::from_utf8_lossy(raw).to_string();
-    let leaves = || {
-        anyhow::anyhow!(
-            "the snapshot holds the path {shown:?}, which leaves the project folder; not restoring"
-        )
-    };
-    let name = std::str::from_utf8(raw)
-        .map_err(|_| anyhow::anyhow!("the snapshot holds a path that is not UTF-8: {shown:?}"))?;
-    let name = name.strip_suffix('/').unwrap_or(name);
-    if name.is_empty() {
-        bail!("the snapshot holds an empty path");
-    }
-    if name.starts_with('/') || name.contains('\\') || name.contains('\0') {
-        return Err(leaves());
-    }
-    for part in name.split('/') {
-        if part.is_empty() || part == "." || part == ".." {
-            return Err(leaves());
-        }
-        if excluded(part) {
-            bail!("the snapshot holds {name}, which Raymundo never puts in one; not restoring");
-        }
-    }
-    Ok(name.to_string())
-}
-
 /// Bytes free for an unprivileged writer on the file system holding `dir`.
 fn available_bytes(dir: &Path) -> Option<u64> {
     let stat = rustix::fs::statvfs(dir).ok()?;
     Some(stat.f_bavail.saturating_mul(stat.f_frsize))
-}
-
-/// A writer that hashes and counts what passes through it.
-struct Hashing<W> {
-    inner: W,
-    hash: Sha256,
-    bytes: u64,
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// The snapshot's files, checked and staged.
-struct Staged {
-    manifest: Manifest,
-    /// Name in the project -> staged copy.
-    files: BTreeMap<String, PathBuf>,
-}
-
-/// Parses and checks the manifest: a known format, plain paths only, and a declared total
-/// that fits the disk holding `root`.
-fn read_manifest(text: &[u8], root: &Path) -> Result<Manifest> {
-    let manifest: Manifest =
-        serde_json::from_slice(text).context("the snapshot's manifest is not valid")?;
-    if manifest.format != 1 {
-        bail!(
-            "the snapshot's format {} is not one this Raymundo reads (1)",
-            manifest.format
-        );
-    }
-    let mut total: u64 = 0;
-    for (name, entry) in &manifest.files {
-        if entry_name(name.as_bytes())? != *name {
-            bail!("the snapshot's manifest lists {name:?}, which is not a plain path");
-        }
-        total = total.saturating_add(entry.bytes);
-    }
-    if let Some(free) = available_bytes(root) {
-        if total.saturating_add(DISK_MARGIN_BYTES) > free {
-            bail!(
-                "the snapshot declares {:.1} MB of files but the disk has {:.1} MB free; nothing was changed",
-                total as f64 / 1e6,
-                free as f64 / 1e6
-            );
-        }
-    }
-    Ok(manifest)
-}
-
-/// Reads `archive` into `staging`, checking it as it goes; nothing outside `staging` is
-/// written.
-fn stage(archive: &Path, staging: &Path, root: &Path) -> Result<Staged> {
-    let file =
-        std::fs::File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
-    let decoder = zstd::Decoder::new(file)
-        .with_context(|| format!("{} is not a zstd file", archive.display()))?;
-    let mut tar = tar::Archive::new(decoder);
-    let broken = |e: std::io::Error| {
-        anyhow::anyhow!("{} is not a readable snapshot: {e}", archive.display())
-    };
-    let no_manifest = || {
-        anyhow::anyhow!(
-            "{} does not start with a manifest: not a Raymundo snapshot",
-            archive.display()
-        )
-    };
-    // Raw entries: a GNU long name is read here with a bound (the tar crate would read any
-    // size into memory), and extension headers a snapshot never has are refused.
-    let entries = tar.entries().map_err(broken)?.raw(true);
-    let mut long_name: Option<Vec<u8>> = None;
-    let mut manifest: Option<Manifest> = None;
-    let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for entry in entries {
-        let mut entry = entry.map_err(broken)?;
-        let kind = entry.header().entry_type();
-        if kind.is_gnu_longname() {
-            if long_name.is_some() {
-                bail!("the snapshot has two long names in a row; not restoring");
-            }
-            let mut name = Vec::new();
-            (&mut entry)
-                .take(MAX_NAME_BYTES + 1)
-                .read_to_end(&mut name)
-                .map_err(broken)?;
-            if name.len() as u64 > MAX_NAME_BYTES {
-                bail!("the snapshot holds a path over {MAX_NAME_BYTES} bytes; not restoring");
-            }
-            while name.last() == Some(&0) {
-                name.pop();
-            }
-            long_name = Some(name);
-            continue;
-        }
-        let raw_name = match long_name.take() {
-            Some(n) => n,
-            None => entry.path_bytes().into_owned(),
-        };
-        let name = entry_name(&raw_name)?;
-        let size = entry.header().size().map_err(broken)?;
-        let Some(manifest) = manifest.as_ref() else {
-            // The manifest first, read no further than its bound.
-            if name != MANIFEST || !kind.is_file() {
-                return Err(no_manifest());
-            }
-            if size > MAX_MANIFEST_BYTES {
-                bail!(
-                    "the snapshot's manifest is over {} MB: not a Raymundo snapshot",
-                    MAX_MANIFEST_BYTES >> 20
-                );
-            }
-            let mut text = Vec::new();
-            (&mut entry)
-                .take(MAX_MANIFEST_BYTES)
-                .read_to_end(&mut text)
-                .map_err(broken)?;
-            manifest = Some(read_manifest(&text, root)?);
-            continue;
-        };
-        if kind.is_dir() && size == 0 {
-            continue;
-        }
-        if !kind.is_file() {
-            bail!("the snapshot holds {name} which is not a regular file; not restoring");
-        }
-        let listed = manifest
-            .files
-            .get(&name)
-            .with_context(|| format!("the snapshot holds {name}, missing from its manifest"))?;
-        if files.contains_key(&name) {
-            bail!("the snapshot holds {name} twice");
-        }
-        if size != listed.bytes {
-            bail!(
-                "{name} in the snapshot is {size} bytes but its manifest says {}; not restoring",
-                listed.bytes
-            );
-        }
-        let staged = staging.join(&name);
-        std::fs::create_dir_all(staged.parent().expect("a file inside staging"))?;
-        let mut out = Hashing {
-            inner: std::fs::File::create(&staged)?,
-            hash: Sha256::new(),
-            bytes: 0,
-        };
-        std::io::copy(&mut (&mut entry).take(listed.bytes), &mut out).map_err(broken)?;
-        if out.bytes != listed.bytes || format!("{:x}", out.hash.finalize()) != listed.sha256 {
-            bail!("{name} in the snapshot does not match its manifest (damaged file)");
-        }
-        files.insert(name, staged);
-    }
-    let manifest = manifest.ok_or_else(no_manifest)?;
-    if let Some(missing) = manifest.files.keys().find(|k| !files.contains_key(*k)) {
-        bail!("the snapshot lacks {missing}, listed in its manifest");
-    }
-    Ok(Staged { manifest, files })
 }
 
 /// Where a provider of `config` sends which key, for the operator to read before restoring.
@@ -594,7 +342,7 @@ pub fn restore(root: &Path, args: RestoreArgs) -> Result<()> {
         .prefix(".raymundo-restore-")
         .tempdir_in(&root)?;
     let incoming = staging.path().join("incoming");
-    let Staged { manifest, files } = stage(&args.file, &incoming, &root)?;
+    let Staged { manifest, files } = stage(&args.file, &incoming, available_bytes(&root))?;
 
     let to_restore: Vec<(&String, &PathBuf)> = files
         .iter()
@@ -689,36 +437,6 @@ pub fn restore(root: &Path, args: RestoreArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_that_leave_the_project_or_hold_secrets_are_refused() {
-        for bad in [
-            &b"..\\..\\x"[..],
-            b"\\etc\\passwd",
-            b"/etc/passwd",
-            b"data/../../x",
-            b"./x/../../y",
-            b"data//x",
-            b"a\0b",
-            b"",
-        ] {
-            assert!(
-                entry_name(bad).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
-        }
-        for secret in [
-            &b".env"[..],
-            b".\\.env",
-            b"data/.env.local",
-            b"data/raymundo.db-wal",
-        ] {
-            assert!(entry_name(secret).is_err(), "{secret:?}");
-        }
-        assert_eq!(entry_name(b"data/docs/faq.md").unwrap(), "data/docs/faq.md");
-        assert_eq!(entry_name(b"data/docs/").unwrap(), "data/docs");
-    }
 
     #[test]
     fn a_failed_move_puts_back_what_it_moved() {
