@@ -102,7 +102,7 @@ pub fn load_bytes(
     bytes: &[u8],
     options: &LoadOptions,
 ) -> Result<LoadedDocument, IngestError> {
-    loaders::check_supported(rel_path).map_err(|r| IngestError::skipped(rel_path, r))?;
+    // `extract` refuses an unsupported extension itself.
     let extracted =
         loaders::extract(rel_path, bytes).map_err(|r| IngestError::skipped(rel_path, r))?;
     let allow = &options.pii_allowlist;
