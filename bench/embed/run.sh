@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Embedding throughput: Raymundo (candle) next to Python sentence-transformers, same texts,
+# Embedding throughput: Raymundo (8-bit and f32) next to Python sentence-transformers, same texts,
 # same weights, same machine, one run. Usage: bash bench/embed/run.sh
 # Needs: cargo, python3 with venv and pip (PyPI reachable for the first run).
 set -euo pipefail
@@ -46,8 +46,12 @@ PY
 
 for round in $(seq "${ROUNDS:-2}"); do
   echo "# round $round"
-  "$RAY" model bench all-MiniLM-L6-v2 "$WORK/texts.jsonl" --batch 16
+  for precision in int8 f32; do
+    "$RAY" model bench all-MiniLM-L6-v2 "$WORK/texts.jsonl" --batch 16 --precision "$precision"
+  done
   "$VENV/bin/python" bench/embed/st_embed.py "$WORK/st-minilm" "$WORK/texts.jsonl"
-  "$RAY" model bench multilingual-e5-small "$WORK/texts.jsonl" --batch 16
+  for precision in int8 f32; do
+    "$RAY" model bench multilingual-e5-small "$WORK/texts.jsonl" --batch 16 --precision "$precision"
+  done
   "$VENV/bin/python" bench/embed/st_embed.py "$WORK/st-e5" "$WORK/texts.jsonl" "passage: "
 done

@@ -16,8 +16,9 @@ pub mod text;
 mod types;
 
 pub use config::{
-    AnswerConfig, ChunkingConfig, Config, ConfigError, EmbeddingConfig, Fusion, IntentsConfig,
-    ModelChoice, PathsConfig, PiiConfig, RetrievalConfig, CONFIG_FILE, DEFAULT_DENSE_WEIGHT,
+    AnswerConfig, ChunkingConfig, Config, ConfigError, EmbeddingConfig, EmbeddingPrecision, Fusion,
+    IntentsConfig, ModelChoice, PathsConfig, PiiConfig, RetrievalConfig, CONFIG_FILE,
+    DEFAULT_DENSE_WEIGHT,
 };
 pub use conversation::{
     ConversationState, MemoryState, PendingIntent, Remembered, Speaker, StateError,

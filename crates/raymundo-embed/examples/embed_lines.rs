@@ -13,7 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let spec = raymundo_embed::spec_by_name(model).ok_or("unknown model")?;
     let files = fetch::ensure_model(spec, fetch::Source::from_env(), &mut |l| eprintln!("{l}"))?;
-    let embedder = BertEmbedder::load(&files, 16)?;
+    let embedder = BertEmbedder::load(&files, 16, raymundo_core::EmbeddingPrecision::Auto)?;
     let text = std::fs::read_to_string(file)?;
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let vectors = if kind == "query" {

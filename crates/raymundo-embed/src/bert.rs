@@ -9,15 +9,26 @@
 //!   sequence attends over its own tokens, so there is no attention mask and no work on pads.
 //! - **Fused projections.** Query, key and value are one `(hidden, 3 * hidden)` product, with
 //!   the `1 / sqrt(head_dim)` attention scale folded into the query weights and bias.
-//! - **Fused element-wise passes** ([`crate::kernels`]): bias + residual + layer norm, bias +
-//!   GELU, and softmax are each one vectorised pass over memory instead of a chain of
-//!   tensor operations that each allocate and traverse their result.
-//! - **Parallelism where the work is.** Matrix products go to candle (the `gemm` crate, which
-//!   uses every core); attention runs one sequence per task on rayon's pool, and element-wise
-//!   passes split their rows across it.
+//! - **Fused element-wise passes** ([`crate::kernels`]): bias + residual + layer norm and
+//!   bias + GELU are each one vectorised pass over memory instead of a chain of tensor
+//!   operations that each allocate and traverse their result.
+//! - **Own attention kernel** ([`crate::attention`]): scores, softmax and context of four
+//!   queries at a time, on transposed keys and values, with no per-head allocation.
+//! - **Buffers reused** from layer to layer within a batch.
+//! - **8-bit dense layers** where the CPU has integer SIMD: the weights of the four dense
+//!   products are quantised once at load into [`PackedQ8`] (blocks of 32 columns with their
+//!   own scale), each layer's input is quantised per row and block as it arrives, and the
+//!   products run on `raymundo-q8`'s kernels, the ones the chat model uses. The `f32` path
+//!   (candle's matrix products) is kept for CPUs without AVX2 and for `precision = "f32"`.
+//! - **Parallelism where the work is.** Matrix products use every core (rayon, or the `gemm`
+//!   crate under candle); attention runs one sequence per task on rayon's pool (a thread
+//!   keeps its attention buffers from one sequence to the next), and element-wise passes
+//!   split their rows across it.
 
+use crate::attention;
 use crate::kernels::{self, Norm};
 use candle_core::{bail, DType, Device, Result, Storage, Tensor};
+use raymundo_q8::{Kernel, PackedQ8, Q8Rows, BLOCK};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -55,16 +66,101 @@ fn default_position() -> String {
     "absolute".into()
 }
 
+/// The weights of one dense product, in the form its arithmetic wants.
+enum Linear {
+    /// `(in, out)`, contiguous, for candle's `f32` matrix product.
+    F32(Tensor),
+    /// One packed row per output, for the 8-bit kernels.
+    Int8(PackedQ8),
+}
+
+impl Linear {
+    /// `w` is `(out, in)` as stored. With a kernel (and block-aligned inputs) the weights are
+    /// quantised to 8 bits; otherwise they stay `f32`.
+    fn new(w: &Tensor, kernel: Option<Kernel>) -> Result<Self> {
+        let (rows, cols) = w.dims2()?;
+        match kernel {
+            Some(_) if cols % BLOCK == 0 => {
+                let data = w.flatten_all()?.to_vec1::<f32>()?;
+                Ok(Self::Int8(PackedQ8::pack(rows, cols, &data)))
+            }
+            _ => Ok(Self::F32(w.t()?.contiguous()?)),
+        }
+    }
+
+    /// `x`, `tokens` rows of the input width, times the weights, into `out` (`tokens` rows
+    /// of the output width). `xq` holds the quantised input (its width is the input's).
+    fn forward(
+        &self,
+        x: &[f32],
+        tokens: usize,
+        xq: &mut Q8Rows,
+        out: &mut Vec<f32>,
+        kernel: Option<Kernel>,
+    ) -> Result<()> {
+        match (self, kernel) {
+            (Self::Int8(w), Some(kernel)) => {
+                xq.requantize(tokens, x);
+                out.resize(tokens * w.rows(), 0.0);
+                w.matmul(kernel, xq, out);
+            }
+            (Self::F32(w), _) => {
+                let x = Tensor::from_slice(x, (tokens, w.dim(0)?), &Device::Cpu)?;
+                let y = x.matmul(w)?;
+                out.clear();
+                with_slice(&y, |y| out.extend_from_slice(y))?;
+            }
+            (Self::Int8(_), None) => bail!("8-bit weights without a kernel"),
+        }
+        Ok(())
+    }
+}
+
+/// The buffers of one forward pass, reused by every layer (fresh buffers of this size would
+/// each be zeroed by the kernel page by page, measured at 15% of the time).
+struct Scratch {
+    /// A layer's input, then the attention context, quantised (`hidden` wide).
+    hq: Q8Rows,
+    /// The feed-forward activations quantised (`intermediate` wide).
+    fq: Q8Rows,
+    qkv: Vec<f32>,
+    ctx: Vec<f32>,
+    y: Vec<f32>,
+    mid: Vec<f32>,
+    ff: Vec<f32>,
+}
+
+impl Scratch {
+    fn new(hidden: usize, intermediate: usize) -> Self {
+        let q8 = |cols| {
+            if cols % BLOCK == 0 {
+                Q8Rows::quantize(0, cols, &[])
+            } else {
+                Q8Rows::default()
+            }
+        };
+        Self {
+            hq: q8(hidden),
+            fq: q8(intermediate),
+            qkv: Vec::new(),
+            ctx: Vec::new(),
+            y: Vec::new(),
+            mid: Vec::new(),
+            ff: Vec::new(),
+        }
+    }
+}
+
 struct Layer {
-    /// `(hidden, 3 * hidden)`: query (pre-scaled), key and value projections side by side.
-    qkv: Tensor,
+    /// Query (pre-scaled), key and value projections as one product of `3 * hidden` outputs.
+    qkv: Linear,
     qkv_b: Vec<f32>,
-    out: Tensor,
+    out: Linear,
     out_b: Vec<f32>,
     norm1: Norm,
-    up: Tensor,
+    up: Linear,
     up_b: Vec<f32>,
-    down: Tensor,
+    down: Linear,
     down_b: Vec<f32>,
     norm2: Norm,
 }
@@ -73,6 +169,7 @@ struct Layer {
 pub(crate) struct BertEncoder {
     hidden: usize,
     heads: usize,
+    intermediate: usize,
     max_positions: usize,
     word: Vec<f32>,
     vocab: usize,
@@ -81,6 +178,8 @@ pub(crate) struct BertEncoder {
     emb_norm: Norm,
     layers: Vec<Layer>,
     arch: pulp::Arch,
+    /// The 8-bit kernel of the dense products; `None` when they run in `f32`.
+    kernel: Option<Kernel>,
 }
 
 /// Weights by Hugging Face name, accepting an optional `bert.` prefix.
@@ -126,14 +225,14 @@ impl Weights {
     }
 }
 
-/// `w` is `(out, in)` as stored; the products want `(in, out)`, laid out contiguously.
-fn transposed(w: &Tensor) -> Result<Tensor> {
-    w.t()?.contiguous()
-}
-
 impl BertEncoder {
-    /// Builds the encoder from Hugging Face-named tensors.
-    pub(crate) fn new(config: &BertConfig, tensors: HashMap<String, Tensor>) -> Result<Self> {
+    /// Builds the encoder from Hugging Face-named tensors; with a `kernel` the dense layers
+    /// are quantised to 8 bits and run on it, without one they stay `f32`.
+    pub(crate) fn new(
+        config: &BertConfig,
+        tensors: HashMap<String, Tensor>,
+        kernel: Option<Kernel>,
+    ) -> Result<Self> {
         if config.hidden_act != "gelu" {
             bail!("unsupported activation {:?}", config.hidden_act);
         }
@@ -174,7 +273,7 @@ impl BertEncoder {
             let q = (w.matrix(&format!("{p}.attention.self.query.weight"), h, h)? * scale)?;
             let k = w.matrix(&format!("{p}.attention.self.key.weight"), h, h)?;
             let v = w.matrix(&format!("{p}.attention.self.value.weight"), h, h)?;
-            let qkv = transposed(&Tensor::cat(&[&q, &k, &v], 0)?)?;
+            let qkv = Linear::new(&Tensor::cat(&[&q, &k, &v], 0)?, kernel)?;
             let mut qkv_b = w.vector(&format!("{p}.attention.self.query.bias"), h)?;
             qkv_b.iter_mut().for_each(|b| *b *= scale as f32);
             qkv_b.extend(w.vector(&format!("{p}.attention.self.key.bias"), h)?);
@@ -182,12 +281,21 @@ impl BertEncoder {
             layers.push(Layer {
                 qkv,
                 qkv_b,
-                out: transposed(&w.matrix(&format!("{p}.attention.output.dense.weight"), h, h)?)?,
+                out: Linear::new(
+                    &w.matrix(&format!("{p}.attention.output.dense.weight"), h, h)?,
+                    kernel,
+                )?,
                 out_b: w.vector(&format!("{p}.attention.output.dense.bias"), h)?,
                 norm1: w.norm(&format!("{p}.attention.output.LayerNorm"), h, eps)?,
-                up: transposed(&w.matrix(&format!("{p}.intermediate.dense.weight"), ff, h)?)?,
+                up: Linear::new(
+                    &w.matrix(&format!("{p}.intermediate.dense.weight"), ff, h)?,
+                    kernel,
+                )?,
                 up_b: w.vector(&format!("{p}.intermediate.dense.bias"), ff)?,
-                down: transposed(&w.matrix(&format!("{p}.output.dense.weight"), h, ff)?)?,
+                down: Linear::new(
+                    &w.matrix(&format!("{p}.output.dense.weight"), h, ff)?,
+                    kernel,
+                )?,
                 down_b: w.vector(&format!("{p}.output.dense.bias"), h)?,
                 norm2: w.norm(&format!("{p}.output.LayerNorm"), h, eps)?,
             });
@@ -195,6 +303,7 @@ impl BertEncoder {
         Ok(Self {
             hidden: h,
             heads,
+            intermediate: ff,
             max_positions,
             word,
             vocab,
@@ -202,7 +311,13 @@ impl BertEncoder {
             emb_norm,
             layers,
             arch: pulp::Arch::new(),
+            kernel,
         })
+    }
+
+    /// The 8-bit kernel of the dense products, `None` when they run in `f32`.
+    pub(crate) fn kernel(&self) -> Option<Kernel> {
+        self.kernel
     }
 
     /// Encodes a batch of token-id sequences into mean-pooled, L2-normalised vectors.
@@ -238,44 +353,45 @@ impl BertEncoder {
                 }
                 kernels::norm_rows(self.arch, rows, &self.emb_norm);
             });
-        let mut x = Tensor::from_vec(x, (tokens, h), &Device::Cpu)?;
-
+        let mut scratch = Scratch::new(h, self.intermediate);
         for layer in &self.layers {
-            x = self.layer(layer, &x, &lens)?;
+            self.layer(layer, &mut x, &lens, &mut scratch)?;
         }
 
         // Mean over each sequence's tokens, then L2 normalisation.
-        with_slice(&x, |x| {
-            let mut out = Vec::with_capacity(seqs.len());
-            let mut start = 0;
-            for &l in &lens {
-                let mut v = vec![0.0f32; h];
-                for row in x[start * h..(start + l) * h].chunks_exact(h) {
-                    v.iter_mut().zip(row).for_each(|(v, r)| *v += r);
-                }
-                let norm = v
-                    .iter()
-                    .map(|v| v * v)
-                    .sum::<f32>()
-                    .sqrt()
-                    .max(1e-12 * l as f32);
-                v.iter_mut().for_each(|v| *v /= norm);
-                out.push(v);
-                start += l;
+        let mut out = Vec::with_capacity(seqs.len());
+        let mut start = 0;
+        for &l in &lens {
+            let mut v = vec![0.0f32; h];
+            for row in x[start * h..(start + l) * h].chunks_exact(h) {
+                v.iter_mut().zip(row).for_each(|(v, r)| *v += r);
             }
-            out
-        })
+            let norm = v
+                .iter()
+                .map(|v| v * v)
+                .sum::<f32>()
+                .sqrt()
+                .max(1e-12 * l as f32);
+            v.iter_mut().for_each(|v| *v /= norm);
+            out.push(v);
+            start += l;
+        }
+        Ok(out)
     }
 
-    fn layer(&self, layer: &Layer, x: &Tensor, lens: &[usize]) -> Result<Tensor> {
+    /// One encoder layer, `x` (`tokens x hidden`) updated in place.
+    fn layer(&self, layer: &Layer, x: &mut [f32], lens: &[usize], s: &mut Scratch) -> Result<()> {
         let h = self.hidden;
-        let tokens = x.dim(0)?;
+        let tokens = x.len() / h;
+        let kernel = self.kernel;
 
         // Attention, one sequence per task.
-        let qkv = x.matmul(&layer.qkv)?;
-        let mut ctx = vec![0.0f32; tokens * h];
+        layer
+            .qkv
+            .forward(x, tokens, &mut s.hq, &mut s.qkv, kernel)?;
+        s.ctx.resize(tokens * h, 0.0);
         let mut parts: Vec<(usize, &mut [f32])> = Vec::with_capacity(lens.len());
-        let mut rest = ctx.as_mut_slice();
+        let mut rest = s.ctx.as_mut_slice();
         let mut start = 0;
         for &l in lens {
             let (part, tail) = rest.split_at_mut(l * h);
@@ -283,103 +399,56 @@ impl BertEncoder {
             rest = tail;
             start += l;
         }
-        with_slice(&qkv, |qkv| {
-            parts
-                .into_par_iter()
-                .try_for_each(|(start, out)| self.attention(layer, qkv, start, out))
-        })??;
-        let ctx = Tensor::from_vec(ctx, (tokens, h), &Device::Cpu)?;
+        let qkv = &s.qkv;
+        parts
+            .into_par_iter()
+            .for_each_init(attention::Buffers::default, |buf, (start, out)| {
+                let l = out.len() / h;
+                let rows = &qkv[start * 3 * h..(start + l) * 3 * h];
+                attention::attention(self.arch, rows, &layer.qkv_b, self.heads, out, buf)
+            });
 
         // Output projection, residual, layer norm.
-        let y = ctx.matmul(&layer.out)?;
-        let x = with_slice(&y, |y| {
-            with_slice(x, |x| {
-                self.rows(tokens, h, |out, r| {
-                    let (y, x) = (&y[r.clone()], &x[r]);
-                    kernels::add_norm(self.arch, out, y, &layer.out_b, x, &layer.norm1)
-                })
-            })
-        })??;
-        let x = Tensor::from_vec(x, (tokens, h), &Device::Cpu)?;
+        layer
+            .out
+            .forward(&s.ctx, tokens, &mut s.hq, &mut s.y, kernel)?;
+        s.mid.resize(tokens * h, 0.0);
+        let (y, x_in) = (&s.y, &*x);
+        self.rows(&mut s.mid, h, |out, r| {
+            let (y, x) = (&y[r.clone()], &x_in[r]);
+            kernels::add_norm(self.arch, out, y, &layer.out_b, x, &layer.norm1)
+        });
 
         // Feed-forward: up, GELU, down, residual, layer norm.
         let ff = layer.up_b.len();
-        let u = x.matmul(&layer.up)?;
-        let u = with_slice(&u, |u| {
-            self.rows(tokens, ff, |out, r| {
-                kernels::bias_gelu(self.arch, out, &u[r], &layer.up_b)
-            })
-        })?;
-        let u = Tensor::from_vec(u, (tokens, ff), &Device::Cpu)?;
-        let y = u.matmul(&layer.down)?;
-        let x = with_slice(&y, |y| {
-            with_slice(&x, |x| {
-                self.rows(tokens, h, |out, r| {
-                    let (y, x) = (&y[r.clone()], &x[r]);
-                    kernels::add_norm(self.arch, out, y, &layer.down_b, x, &layer.norm2)
-                })
-            })
-        })??;
-        Tensor::from_vec(x, (tokens, h), &Device::Cpu)
+        layer
+            .up
+            .forward(&s.mid, tokens, &mut s.hq, &mut s.ff, kernel)?;
+        self.rows(&mut s.ff, ff, |u, _| {
+            kernels::bias_gelu(self.arch, u, &layer.up_b)
+        });
+        layer
+            .down
+            .forward(&s.ff, tokens, &mut s.fq, &mut s.y, kernel)?;
+        let (y, mid) = (&s.y, &s.mid);
+        self.rows(x, h, |out, r| {
+            let (y, mid) = (&y[r.clone()], &mid[r]);
+            kernels::add_norm(self.arch, out, y, &layer.down_b, mid, &layer.norm2)
+        });
+        Ok(())
     }
 
-    /// Self-attention of the sequence whose tokens start at row `start` of `qkv`; writes the
-    /// context vectors (rows of `hidden`, heads side by side) into `out`.
-    fn attention(&self, layer: &Layer, qkv: &[f32], start: usize, out: &mut [f32]) -> Result<()> {
-        let h = self.hidden;
-        let heads = self.heads;
-        let d = h / heads;
-        let l = out.len() / h;
-        // Bias, and head-major layout: q, k, v as (heads, l, d).
-        let mut q = vec![0.0f32; l * h];
-        let mut k = vec![0.0f32; l * h];
-        let mut v = vec![0.0f32; l * h];
-        for (i, row) in qkv[start * 3 * h..(start + l) * 3 * h]
-            .chunks_exact(3 * h)
-            .enumerate()
-        {
-            for (dst, part) in [&mut q, &mut k, &mut v].into_iter().zip(0..3) {
-                for hd in 0..heads {
-                    let src = &row[part * h + hd * d..][..d];
-                    let b = &layer.qkv_b[part * h + hd * d..][..d];
-                    let o = &mut dst[(hd * l + i) * d..][..d];
-                    for ((o, &s), &b) in o.iter_mut().zip(src).zip(b) {
-                        *o = s + b;
-                    }
-                }
-            }
-        }
-        let dev = &Device::Cpu;
-        let q = Tensor::from_vec(q, (heads, l, d), dev)?;
-        let k = Tensor::from_vec(k, (heads, l, d), dev)?;
-        let v = Tensor::from_vec(v, (heads, l, d), dev)?;
-        let scores = q.matmul(&k.t()?)?;
-        let mut p = vec![0.0f32; heads * l * l];
-        with_slice(&scores, |s| kernels::softmax_rows(self.arch, &mut p, s, l))?;
-        let p = Tensor::from_vec(p, (heads, l, l), dev)?;
-        let c = p.matmul(&v)?;
-        with_slice(&c, |c| {
-            for hd in 0..heads {
-                for i in 0..l {
-                    out[i * h + hd * d..][..d].copy_from_slice(&c[(hd * l + i) * d..][..d]);
-                }
-            }
-        })
-    }
-
-    /// A new `(rows, width)` buffer filled in parallel by `f(chunk, element range of chunk)`.
-    fn rows<F>(&self, rows: usize, width: usize, f: F) -> Vec<f32>
+    /// Fills `out`, rows of `width`, in parallel: `f(chunk, element range of chunk)`.
+    fn rows<F>(&self, out: &mut [f32], width: usize, f: F)
     where
         F: Fn(&mut [f32], std::ops::Range<usize>) + Sync,
     {
-        let mut out = vec![0.0f32; rows * width];
         let chunk = ROWS_PER_TASK * width;
         out.par_chunks_mut(chunk).enumerate().for_each(|(i, o)| {
             let start = i * chunk;
             let len = o.len();
             f(o, start..start + len)
         });
-        out
     }
 }
 

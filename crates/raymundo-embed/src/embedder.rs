@@ -5,7 +5,8 @@ use crate::fetch::ModelFiles;
 use crate::spec::{FileRole, ModelSpec, WeightsFormat};
 use crate::{e5s1, EmbedError};
 use candle_core::Device;
-use raymundo_core::{EmbedFailure, Embedder, TokenCounter};
+use raymundo_core::{EmbedFailure, Embedder, EmbeddingPrecision, TokenCounter};
+use raymundo_q8::Kernel;
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 /// A BERT-family sentence encoder: mean pooling over the attention mask, then L2 norm.
@@ -29,8 +30,14 @@ impl std::fmt::Debug for BertEmbedder {
 }
 
 impl BertEmbedder {
-    /// Loads a verified model from the cache. `batch_size` texts go through one forward pass.
-    pub fn load(files: &ModelFiles, batch_size: usize) -> Result<Self, EmbedError> {
+    /// Loads a verified model from the cache. `batch_size` texts go through one forward pass;
+    /// `precision` chooses the arithmetic of the dense layers ([`EmbeddingPrecision::Auto`]:
+    /// 8-bit where the CPU has AVX2 or AVX-512 VNNI, `f32` elsewhere).
+    pub fn load(
+        files: &ModelFiles,
+        batch_size: usize,
+        precision: EmbeddingPrecision,
+    ) -> Result<Self, EmbedError> {
         let spec = files.spec;
         let device = Device::Cpu;
         let weights = files
@@ -67,7 +74,14 @@ impl BertEmbedder {
                 (config, tensors)
             }
         };
-        let model = BertEncoder::new(&config, tensors)?;
+        let kernel = Kernel::detect();
+        let kernel = match precision {
+            EmbeddingPrecision::F32 => None,
+            EmbeddingPrecision::Int8 => Some(kernel),
+            // The portable integer loop is slower than candle's f32 products.
+            EmbeddingPrecision::Auto => (!matches!(kernel, Kernel::Portable)).then_some(kernel),
+        };
+        let model = BertEncoder::new(&config, tensors, kernel)?;
 
         let mut tokenizer = Tokenizer::from_file(&tok_path)
             .map_err(|e| EmbedError::Tokenizer(format!("{}: {e}", tok_path.display())))?;
@@ -97,6 +111,14 @@ impl BertEmbedder {
         };
         this.passage_prefix_tokens = this.count_tokens(spec.passage_prefix.trim_end());
         Ok(this)
+    }
+
+    /// The arithmetic of the dense layers: `int8 (avx2)`, `int8 (avx512-vnni)`, `f32`...
+    pub fn precision(&self) -> String {
+        match self.model.kernel() {
+            Some(k) => format!("int8 ({})", k.name()),
+            None => "f32".into(),
+        }
     }
 
     /// The model's specification.

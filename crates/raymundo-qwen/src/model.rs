@@ -6,10 +6,10 @@
 //! SiLU gating, the down product and a residual. Only the last position's logits are
 //! computed, since generation needs nothing else.
 
-use crate::dot::Kernel;
-use crate::q8::Q8Rows;
 use crate::QwenError;
 use candle_core::quantized::gguf_file;
+use raymundo_q8::Kernel;
+use raymundo_q8::Q8Rows;
 use rayon::prelude::*;
 use std::path::Path;
 

@@ -7,8 +7,8 @@
 //! and any failure to write it only costs the next load the conversion again.
 
 use crate::model::{Config, Layer, Weights};
-use crate::q8::Q8Rows;
 use pulp::bytemuck;
+use raymundo_q8::Q8Rows;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -134,7 +134,7 @@ fn read_rows(r: &mut impl Read, rows: usize, cols: usize) -> Option<Q8Rows> {
     }
     let mut qs = vec![0i8; rows * cols];
     r.read_exact(bytemuck::cast_slice_mut(&mut qs)).ok()?;
-    let mut d = vec![0.0f32; rows * cols / crate::q8::BLOCK];
+    let mut d = vec![0.0f32; rows * cols / raymundo_q8::BLOCK];
     r.read_exact(bytemuck::cast_slice_mut(&mut d)).ok()?;
     Some(Q8Rows::from_parts(rows, cols, qs, d))
 }

@@ -79,6 +79,8 @@ impl IntentEngine {
         let mut h = Sha256::new();
         h.update(text.as_bytes());
         h.update(assistant.index.meta().model_id.as_bytes());
+        // Examples embedded in 8 bits and in f32 differ slightly: train again on a switch.
+        h.update(assistant.embedder.precision().as_bytes());
         h.update(method.as_str().as_bytes());
         h.update(serde_json::to_string(&params)?.as_bytes());
         // Version of what the cache holds (2: with the cross-validated thresholds; 3: with

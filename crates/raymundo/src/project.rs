@@ -1,7 +1,7 @@
 //! A loaded project: configuration, the embedding model, the index and the answer step.
 
 use anyhow::{bail, Context, Result};
-use raymundo_core::{Answer, Config, Embedder, ModelChoice};
+use raymundo_core::{Answer, Config, Embedder, EmbeddingConfig, ModelChoice};
 use raymundo_embed::{fetch, BertEmbedder, ModelSpec};
 use raymundo_index::{Filter, Index, SearchParams, SearchResult};
 use raymundo_llm::chain::{AnswerChain, Attempt};
@@ -55,20 +55,24 @@ pub fn model_files(spec: &'static ModelSpec, origin: Option<&str>) -> Result<fet
 pub fn load_embedder(
     spec: &'static ModelSpec,
     origin: Option<&str>,
-    batch: usize,
+    settings: &EmbeddingConfig,
 ) -> Result<Arc<BertEmbedder>> {
-    load_files(&model_files(spec, origin)?, batch)
+    load_files(&model_files(spec, origin)?, settings)
 }
 
-/// Loads verified model files.
-pub fn load_files(files: &fetch::ModelFiles, batch: usize) -> Result<Arc<BertEmbedder>> {
-    let embedder = BertEmbedder::load(files, batch).with_context(|| {
-        format!(
-            "loading the embedding model {} from {}",
-            files.spec.name,
-            files.dir.display()
-        )
-    })?;
+/// Loads verified model files with the batch size and precision of `settings`.
+pub fn load_files(
+    files: &fetch::ModelFiles,
+    settings: &EmbeddingConfig,
+) -> Result<Arc<BertEmbedder>> {
+    let embedder = BertEmbedder::load(files, settings.batch_size, settings.precision)
+        .with_context(|| {
+            format!(
+                "loading the embedding model {} from {}",
+                files.spec.name,
+                files.dir.display()
+            )
+        })?;
     Ok(Arc::new(embedder))
 }
 
@@ -164,7 +168,7 @@ impl Assistant {
                 );
             }
         }
-        let embedder = load_embedder(spec, origin, config.embedding.batch_size)?;
+        let embedder = load_embedder(spec, origin, &config.embedding)?;
         let (config, min_score, min_coverage) = effective(config, &index);
         let chain = Arc::new(crate::answer_chain::build(
             &config,

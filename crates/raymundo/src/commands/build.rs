@@ -200,7 +200,7 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
     let settings = settings_fingerprint(&config, &model_id);
     let embedder = match loaded.is_empty() {
         true => None,
-        false => Some(load_files(&model, config.embedding.batch_size)?),
+        false => Some(load_files(&model, &config.embedding)?),
     };
     lap(&mut summary, "model");
 
@@ -325,7 +325,7 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
         None => {
             let embedder = match embedder {
                 Some(e) => e,
-                None => load_files(&model, config.embedding.batch_size)?,
+                None => load_files(&model, &config.embedding)?,
             };
             crate::calibrate::calibrate(&index, &embedder, &config.retrieval)?
         }

@@ -1,6 +1,7 @@
 //! `raymundo model fetch|list|info`.
 
 use anyhow::{bail, Context, Result};
+use raymundo_core::{EmbeddingConfig, EmbeddingPrecision};
 use raymundo_embed::{cache, fetch, ModelSpec, MODELS};
 
 /// Flags of `model`.
@@ -31,6 +32,9 @@ enum Action {
         /// Texts per forward pass.
         #[arg(long, default_value_t = 16)]
         batch: usize,
+        /// Arithmetic of the dense layers: auto, int8 or f32.
+        #[arg(long, default_value = "auto", value_parser = parse_precision)]
+        precision: EmbeddingPrecision,
     },
     /// Show a model's files, pins and cache state.
     Info {
@@ -91,7 +95,12 @@ pub fn run(args: Args) -> Result<()> {
                 println!("  {:<24} {}-d  {}", spec.name, spec.dim, state);
             }
         }
-        Action::Bench { name, texts, batch } => bench(find(&name)?, &texts, batch)?,
+        Action::Bench {
+            name,
+            texts,
+            batch,
+            precision,
+        } => bench(find(&name)?, &texts, batch, precision)?,
         Action::Info { name, verify } => {
             let spec = find(&name)?;
             println!(
@@ -141,7 +150,16 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-fn bench(spec: &'static ModelSpec, path: &std::path::Path, batch: usize) -> Result<()> {
+fn parse_precision(s: &str) -> Result<EmbeddingPrecision, String> {
+    EmbeddingPrecision::parse(s).ok_or_else(|| format!("{s:?}: expected auto, int8 or f32"))
+}
+
+fn bench(
+    spec: &'static ModelSpec,
+    path: &std::path::Path,
+    batch: usize,
+    precision: EmbeddingPrecision,
+) -> Result<()> {
     use raymundo_core::Embedder;
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -156,7 +174,12 @@ fn bench(spec: &'static ModelSpec, path: &std::path::Path, batch: usize) -> Resu
         })
         .collect();
     let t = std::time::Instant::now();
-    let embedder = crate::project::load_embedder(spec, None, batch)?;
+    let settings = EmbeddingConfig {
+        batch_size: batch,
+        precision,
+        ..EmbeddingConfig::default()
+    };
+    let embedder = crate::project::load_embedder(spec, None, &settings)?;
     let load = t.elapsed().as_secs_f64();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let t = std::time::Instant::now();
@@ -166,6 +189,7 @@ fn bench(spec: &'static ModelSpec, path: &std::path::Path, batch: usize) -> Resu
         "model": embedder.model_id(),
         "texts": vectors.len(),
         "batch": batch,
+        "precision": embedder.precision(),
         "load_seconds": load,
         "embed_seconds": secs,
         "texts_per_second": vectors.len() as f64 / secs,

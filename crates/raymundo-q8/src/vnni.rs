@@ -17,7 +17,7 @@
 //! 331-token prompt (Qwen2.5 0.5B, 2 Zen 4 cores): see the crate's README section.
 #![allow(unsafe_code)]
 
-use crate::q8::{Q8Rows, BLOCK};
+use crate::rows::{Q8Rows, BLOCK};
 use rayon::prelude::*;
 use std::arch::x86_64::{
     __m512, __m512i, _mm512_cvtepi32_ps, _mm512_dpbusd_epi32, _mm512_fmadd_ps, _mm512_loadu_ps,

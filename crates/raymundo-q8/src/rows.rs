@@ -180,20 +180,43 @@ impl Q8Rows {
     }
 }
 
-/// Quantises whole blocks of `data` into `qs` and their scales into `d`.
+/// Quantises whole blocks of `data` into `qs` and their scales into `d`, compiled for the
+/// CPU's vector extensions (this runs on every activation of every product).
 fn quantize_blocks(data: &[f32], qs: &mut [i8], d: &mut [f32]) {
-    for ((block, qs), d) in data
-        .chunks_exact(BLOCK)
-        .zip(qs.chunks_exact_mut(BLOCK))
-        .zip(d.iter_mut())
-    {
-        let amax = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        *d = amax / 127.0;
-        let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
-        for (q, v) in qs.iter_mut().zip(block) {
-            *q = (v * inv).round().clamp(-127.0, 127.0) as i8;
+    struct Blocks<'a> {
+        data: &'a [f32],
+        qs: &'a mut [i8],
+        d: &'a mut [f32],
+    }
+    impl pulp::WithSimd for Blocks<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _simd: S) {
+            for ((block, qs), d) in self
+                .data
+                .chunks_exact(BLOCK)
+                .zip(self.qs.chunks_exact_mut(BLOCK))
+                .zip(self.d.iter_mut())
+            {
+                let block: &[f32; BLOCK] = block.try_into().expect("a block");
+                let qs: &mut [i8; BLOCK] = qs.try_into().expect("a block");
+                let mut amax = 0.0f32;
+                for v in block {
+                    let a = v.abs();
+                    amax = if a > amax { a } else { amax };
+                }
+                *d = amax / 127.0;
+                let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+                // Adding and removing 1.5 * 2^23 rounds to the nearest integer (ties to even)
+                // without a call into the C maths library; `|v * inv| <= 127`.
+                const ROUND: f32 = 12_582_912.0;
+                for (q, v) in qs.iter_mut().zip(block) {
+                    *q = ((v * inv + ROUND) - ROUND) as i8;
+                }
+            }
         }
     }
+    pulp::Arch::new().dispatch(Blocks { data, qs, d });
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! process ([`Kernel::detect`]), so one binary runs everywhere and uses what the machine
 //! has; `RAYMUNDO_SIMD=off` forces the portable loop (for measurements).
 
-use crate::q8::{Q8Rows, BLOCK};
+use crate::rows::{Q8Rows, BLOCK};
 
 /// An implementation of the block dot products.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,208 @@
+//! Self-attention of one sequence, every head, in `f32` on the CPU's vector registers.
+//!
+//! For each head the keys and values are laid out transposed (`head_dim x keys`, padded with
+//! zeros to whole vectors), so that both products run along the key axis: a tile of four
+//! queries gets its scores for two vectors of keys at a time (eight accumulators, one fused
+//! multiply-add per query, key vector and dimension), the scores become probabilities in
+//! place, and each context value is the dot product of a probability row with a row of the
+//! transposed values (again four queries by two dimensions at a time). Only four rows of
+//! scores exist at once, so they stay in the first-level cache whatever the sequence length.
+//! The work is compiled for the best vector extensions of the CPU ([`pulp::Arch::dispatch`]).
+//! It replaces per-head calls of candle's general matrix product, which spent more time
+//! allocating and copying than multiplying at these sizes (measured: 34% of the encoder's
+//! time, at 15 GMAC/s).
+
+use crate::kernels::{exp, max, sum};
+use pulp::Simd;
+
+/// Queries computed together.
+const QT: usize = 4;
+
+/// Buffers of [`attention`], reused from one sequence to the next on a thread.
+#[derive(Debug, Default)]
+pub(crate) struct Buffers {
+    q: Vec<f32>,
+    kt: Vec<f32>,
+    vt: Vec<f32>,
+    p: Vec<f32>,
+}
+
+/// Self-attention of one sequence: `qkv` holds its rows of query, key and value projections
+/// side by side (`3 * hidden` wide, before `bias` is added); the context vectors (heads side
+/// by side, `hidden` wide) are written to `out`.
+pub(crate) fn attention(
+    arch: pulp::Arch,
+    qkv: &[f32],
+    bias: &[f32],
+    heads: usize,
+    out: &mut [f32],
+    buf: &mut Buffers,
+) {
+    struct Attention<'a> {
+        qkv: &'a [f32],
+        bias: &'a [f32],
+        heads: usize,
+        out: &'a mut [f32],
+        buf: &'a mut Buffers,
+    }
+    impl pulp::WithSimd for Attention<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, simd: S) {
+            let Self {
+                qkv,
+                bias,
+                heads,
+                out,
+                buf,
+            } = self;
+            let h3 = bias.len();
+            let h = h3 / 3;
+            let d = h / heads;
+            let l = qkv.len() / h3;
+            let n = S::F32_LANES;
+            let lp = l.next_multiple_of(2 * n);
+            let lq = l.next_multiple_of(QT);
+            let load = |xs: &[f32], at: usize| S::as_simd_f32s(&xs[at..at + n]).0[0];
+            for hd in 0..heads {
+                reset(&mut buf.q, lq * d);
+                reset(&mut buf.kt, d * lp);
+                reset(&mut buf.vt, d * lp);
+                reset(&mut buf.p, QT * lp);
+                let (qb, kb, vb) = (hd * d, h + hd * d, 2 * h + hd * d);
+                for (i, row) in qkv.chunks_exact(h3).enumerate() {
+                    for c in 0..d {
+                        buf.q[i * d + c] = row[qb + c] + bias[qb + c];
+                        buf.kt[c * lp + i] = row[kb + c] + bias[kb + c];
+                        buf.vt[c * lp + i] = row[vb + c] + bias[vb + c];
+                    }
+                }
+                for i0 in (0..l).step_by(QT) {
+                    let qn = QT.min(l - i0);
+                    // Scores of QT queries against every key, two key vectors at a time.
+                    for jv in (0..lp).step_by(2 * n) {
+                        let mut acc = [[simd.splat_f32s(0.0); 2]; QT];
+                        for c in 0..d {
+                            let k0 = load(&buf.kt, c * lp + jv);
+                            let k1 = load(&buf.kt, c * lp + jv + n);
+                            for (r, acc) in acc.iter_mut().enumerate() {
+                                let q = simd.splat_f32s(buf.q[(i0 + r) * d + c]);
+                                acc[0] = simd.mul_add_e_f32s(q, k0, acc[0]);
+                                acc[1] = simd.mul_add_e_f32s(q, k1, acc[1]);
+                            }
+                        }
+                        for (r, acc) in acc.iter().enumerate() {
+                            let p = S::as_mut_simd_f32s(&mut buf.p[r * lp + jv..][..2 * n]).0;
+                            p[0] = acc[0];
+                            p[1] = acc[1];
+                        }
+                    }
+                    // Softmax over the real keys; the padding gets probability 0.
+                    for r in 0..qn {
+                        let row = &mut buf.p[r * lp..(r + 1) * lp];
+                        let (keys, pad) = row.split_at_mut(l);
+                        let m = max(keys);
+                        for x in keys.iter_mut() {
+                            *x = exp(*x - m);
+                        }
+                        let inv = 1.0 / sum(keys);
+                        for x in keys.iter_mut() {
+                            *x *= inv;
+                        }
+                        pad.fill(0.0);
+                    }
+                    // Context: probability rows times rows of the transposed values.
+                    for c0 in (0..d).step_by(2) {
+                        let mut acc = [[simd.splat_f32s(0.0); 2]; QT];
+                        for jv in (0..lp).step_by(n) {
+                            let v0 = load(&buf.vt, c0 * lp + jv);
+                            let v1 = load(&buf.vt, (c0 + 1) * lp + jv);
+                            for (r, acc) in acc.iter_mut().enumerate() {
+                                let p = load(&buf.p, r * lp + jv);
+                                acc[0] = simd.mul_add_e_f32s(p, v0, acc[0]);
+                                acc[1] = simd.mul_add_e_f32s(p, v1, acc[1]);
+                            }
+                        }
+                        for (r, acc) in acc.iter().enumerate().take(qn) {
+                            let o = &mut out[(i0 + r) * h + hd * d + c0..][..2];
+                            o[0] = simd.reduce_sum_f32s(acc[0]);
+                            o[1] = simd.reduce_sum_f32s(acc[1]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    arch.dispatch(Attention {
+        qkv,
+        bias,
+        heads,
+        out,
+        buf,
+    })
+}
+
+/// `len` zeros, reusing the buffer's memory.
+#[inline(always)]
+fn reset(v: &mut Vec<f32>, len: usize) {
+    v.clear();
+    v.resize(len, 0.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                ((s >> 8) as f32 / (1u32 << 24) as f32) * 4.0 - 2.0
+            })
+            .collect()
+    }
+
+    /// Attention written out the obvious way, in `f64`.
+    fn reference(qkv: &[f32], bias: &[f32], heads: usize) -> Vec<f32> {
+        let h = bias.len() / 3;
+        let d = h / heads;
+        let l = qkv.len() / (3 * h);
+        let at = |i: usize, part: usize, hd: usize, c: usize| {
+            let k = part * h + hd * d + c;
+            (qkv[i * 3 * h + k] + bias[k]) as f64
+        };
+        let mut out = vec![0.0f32; l * h];
+        for hd in 0..heads {
+            for i in 0..l {
+                let s: Vec<f64> = (0..l)
+                    .map(|j| (0..d).map(|c| at(i, 0, hd, c) * at(j, 1, hd, c)).sum())
+                    .collect();
+                let m = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let e: Vec<f64> = s.iter().map(|x| (x - m).exp()).collect();
+                let z: f64 = e.iter().sum();
+                for c in 0..d {
+                    let v: f64 = (0..l).map(|j| e[j] / z * at(j, 2, hd, c)).sum();
+                    out[i * h + hd * d + c] = v as f32;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn matches_the_textbook_formula_for_any_length() {
+        let (heads, h) = (3, 48);
+        let mut buf = Buffers::default();
+        for l in [1, 2, 5, 16, 17, 33, 70] {
+            let qkv = sample(l * 3 * h, l as u32);
+            let bias = sample(3 * h, 99);
+            let mut out = vec![f32::NAN; l * h];
+            attention(pulp::Arch::new(), &qkv, &bias, heads, &mut out, &mut buf);
+            let expected = reference(&qkv, &bias, heads);
+            for (i, (a, b)) in out.iter().zip(&expected).enumerate() {
+                assert!((a - b).abs() < 1e-4, "length {l}, value {i}: {a} vs {b}");
+            }
+        }
+    }
+}
