@@ -6,6 +6,9 @@ use candle_core::{Device, Tensor};
 use raymundo_q8::{Kernel, PackedQ8, Q8Rows};
 use std::time::Instant;
 
+/// One way of computing the product into the output buffer.
+type Product<'a> = dyn Fn(&mut [f32]) + 'a;
+
 fn sample(n: usize, seed: u32) -> Vec<f32> {
     let mut s = seed;
     (0..n)
@@ -58,7 +61,7 @@ fn main() {
             quant_s * 1e3
         );
         let gmac = (tokens * k * n) as f64 / 1e9;
-        let variants: [(&str, &dyn Fn(&mut [f32])); 6] = [
+        let variants: [(&str, &Product); 6] = [
             ("4x1", &|o| packed.matmul_tiled::<4, 1>(kernel, &xq, o)),
             ("4x2", &|o| packed.matmul_tiled::<4, 2>(kernel, &xq, o)),
             ("2x2", &|o| packed.matmul_tiled::<2, 2>(kernel, &xq, o)),

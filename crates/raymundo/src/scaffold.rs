@@ -12,6 +12,9 @@ pub const CONFIG_TOML: &str = r#"# Raymundo project settings. Secrets (API keys,
 model = "auto"
 batch_size = 16
 threads = 0
+# Arithmetic of the model's dense layers: int8 (faster), f32, or auto (int8 where the CPU has
+# AVX2 or AVX-512 VNNI).
+precision = "auto"
 
 [chunking]
 # Sizes in the embedding model's own tokens.
