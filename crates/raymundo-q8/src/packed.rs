@@ -415,16 +415,7 @@ mod avx2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample(rows: usize, cols: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed;
-        (0..rows * cols)
-            .map(|_| {
-                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                ((s >> 8) as f32 / (1u32 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::rows::tests::sample;
 
     #[test]
     fn products_match_the_dequantised_weights_for_every_kernel_and_shape() {

@@ -220,10 +220,11 @@ fn quantize_blocks(data: &[f32], qs: &mut [i8], d: &mut [f32]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn sample(rows: usize, cols: usize, seed: u32) -> Vec<f32> {
+    /// `rows x cols` deterministic values in `[-1, 1)` (the kernels' tests share them).
+    pub(crate) fn sample(rows: usize, cols: usize, seed: u32) -> Vec<f32> {
         let mut s = seed;
         (0..rows * cols)
             .map(|_| {
