@@ -63,30 +63,51 @@ pub(crate) fn attention(
             let n = S::F32_LANES;
             let lp = l.next_multiple_of(2 * n);
             let lq = l.next_multiple_of(QT);
-            let load = |xs: &[f32], at: usize| S::as_simd_f32s(&xs[at..at + n]).0[0];
             for hd in 0..heads {
                 reset(&mut buf.q, lq * d);
                 reset(&mut buf.kt, d * lp);
                 reset(&mut buf.vt, d * lp);
                 reset(&mut buf.p, QT * lp);
                 let (qb, kb, vb) = (hd * d, h + hd * d, 2 * h + hd * d);
-                for (i, row) in qkv.chunks_exact(h3).enumerate() {
-                    for c in 0..d {
-                        buf.q[i * d + c] = row[qb + c] + bias[qb + c];
-                        buf.kt[c * lp + i] = row[kb + c] + bias[kb + c];
-                        buf.vt[c * lp + i] = row[vb + c] + bias[vb + c];
+                let (q_bias, k_bias, v_bias) =
+                    (&bias[qb..qb + d], &bias[kb..kb + d], &bias[vb..vb + d]);
+                for ((i, row), q) in qkv
+                    .chunks_exact(h3)
+                    .enumerate()
+                    .zip(buf.q.chunks_exact_mut(d))
+                {
+                    for ((q, x), b) in q.iter_mut().zip(&row[qb..qb + d]).zip(q_bias) {
+                        *q = x + b;
+                    }
+                    for ((kt, x), b) in buf
+                        .kt
+                        .chunks_exact_mut(lp)
+                        .zip(&row[kb..kb + d])
+                        .zip(k_bias)
+                    {
+                        kt[i] = x + b;
+                    }
+                    for ((vt, x), b) in buf
+                        .vt
+                        .chunks_exact_mut(lp)
+                        .zip(&row[vb..vb + d])
+                        .zip(v_bias)
+                    {
+                        vt[i] = x + b;
                     }
                 }
                 for i0 in (0..l).step_by(QT) {
                     let qn = QT.min(l - i0);
                     // Scores of QT queries against every key, two key vectors at a time.
+                    let qt: [&[f32]; QT] =
+                        std::array::from_fn(|r| &buf.q[(i0 + r) * d..(i0 + r + 1) * d]);
                     for jv in (0..lp).step_by(2 * n) {
                         let mut acc = [[simd.splat_f32s(0.0); 2]; QT];
-                        for c in 0..d {
-                            let k0 = load(&buf.kt, c * lp + jv);
-                            let k1 = load(&buf.kt, c * lp + jv + n);
-                            for (r, acc) in acc.iter_mut().enumerate() {
-                                let q = simd.splat_f32s(buf.q[(i0 + r) * d + c]);
+                        for (c, kt) in buf.kt.chunks_exact(lp).enumerate() {
+                            let k = S::as_simd_f32s(&kt[jv..jv + 2 * n]).0;
+                            let (k0, k1) = (k[0], k[1]);
+                            for (acc, q) in acc.iter_mut().zip(qt) {
+                                let q = simd.splat_f32s(q[c]);
                                 acc[0] = simd.mul_add_e_f32s(q, k0, acc[0]);
                                 acc[1] = simd.mul_add_e_f32s(q, k1, acc[1]);
                             }
@@ -112,13 +133,15 @@ pub(crate) fn attention(
                         pad.fill(0.0);
                     }
                     // Context: probability rows times rows of the transposed values.
+                    let pt: [&[S::f32s]; QT] =
+                        std::array::from_fn(|r| S::as_simd_f32s(&buf.p[r * lp..(r + 1) * lp]).0);
                     for c0 in (0..d).step_by(2) {
                         let mut acc = [[simd.splat_f32s(0.0); 2]; QT];
-                        for jv in (0..lp).step_by(n) {
-                            let v0 = load(&buf.vt, c0 * lp + jv);
-                            let v1 = load(&buf.vt, (c0 + 1) * lp + jv);
-                            for (r, acc) in acc.iter_mut().enumerate() {
-                                let p = load(&buf.p, r * lp + jv);
+                        let v0s = S::as_simd_f32s(&buf.vt[c0 * lp..(c0 + 1) * lp]).0;
+                        let v1s = S::as_simd_f32s(&buf.vt[(c0 + 1) * lp..(c0 + 2) * lp]).0;
+                        for (jv, (&v0, &v1)) in v0s.iter().zip(v1s).enumerate() {
+                            for (acc, p) in acc.iter_mut().zip(pt) {
+                                let p = p[jv];
                                 acc[0] = simd.mul_add_e_f32s(p, v0, acc[0]);
                                 acc[1] = simd.mul_add_e_f32s(p, v1, acc[1]);
                             }
@@ -203,6 +226,49 @@ mod tests {
             for (i, (a, b)) in out.iter().zip(&expected).enumerate() {
                 assert!((a - b).abs() < 1e-4, "length {l}, value {i}: {a} vs {b}");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod speed {
+    use super::*;
+
+    /// `cargo test --release -p raymundo-embed attention_speed -- --ignored --nocapture`
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn attention_speed() {
+        let (heads, h) = (12, 384);
+        let mut buf = Buffers::default();
+        for l in [32, 128, 256, 320] {
+            let qkv: Vec<f32> = (0..l * 3 * h)
+                .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+                .collect();
+            let bias = vec![0.01f32; 3 * h];
+            let mut out = vec![0.0f32; l * h];
+            let reps = (4_000_000_000 / (l * l * 64 * heads)).max(3);
+            // CPU time of this thread (Linux, 10 ms ticks): other processes do not count.
+            let cpu = || {
+                let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+                let f: Vec<&str> = stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap()
+                    .split_whitespace()
+                    .collect();
+                (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
+            };
+            let t = cpu();
+            for _ in 0..reps {
+                attention(pulp::Arch::new(), &qkv, &bias, heads, &mut out, &mut buf);
+            }
+            let s = (cpu() - t) / reps as f64;
+            let macs = (2 * l * l * (h / heads) * heads) as f64;
+            println!(
+                "l {l:>4}: {:.3} ms, {:.1} GMAC/s (one thread)",
+                s * 1e3,
+                macs / s / 1e9
+            );
         }
     }
 }
