@@ -185,6 +185,27 @@ fn bench(
     let t = std::time::Instant::now();
     let vectors = embedder.embed_passages(&refs)?;
     let secs = t.elapsed().as_secs_f64();
+    // Short queries, one at a time as a user's message arrives: the first eight words of
+    // each text (after one warm-up).
+    let queries: Vec<String> = texts
+        .iter()
+        .map(|t| t.split_whitespace().take(8).collect::<Vec<_>>().join(" "))
+        .collect();
+    let mut query_ms = Vec::with_capacity(queries.len());
+    for (i, q) in queries.iter().enumerate() {
+        let t = std::time::Instant::now();
+        embedder.embed_query(q)?;
+        if i > 0 {
+            query_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    query_ms.sort_by(f64::total_cmp);
+    let at = |p: f64| {
+        query_ms
+            .get(((query_ms.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
     let out = serde_json::json!({
         "model": embedder.model_id(),
         "texts": vectors.len(),
@@ -193,6 +214,8 @@ fn bench(
         "load_seconds": load,
         "embed_seconds": secs,
         "texts_per_second": vectors.len() as f64 / secs,
+        "query_ms_p50": at(0.5),
+        "query_ms_p95": at(0.95),
     });
     println!("{out}");
     Ok(())
