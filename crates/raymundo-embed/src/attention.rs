@@ -1,16 +1,16 @@
 //! Self-attention of one sequence, every head, in `f32` on the CPU's vector registers.
 //!
-//! For each head the keys and values are laid out transposed (`head_dim x keys`, padded with
-//! zeros to whole vectors), so that both products run along the key axis: a tile of four
-//! queries gets its scores for two vectors of keys at a time (eight accumulators, one fused
-//! multiply-add per query, key vector and dimension), the scores become probabilities in
-//! place, and each context value is the dot product of a probability row with a row of the
-//! transposed values (again four queries by two dimensions at a time). Only four rows of
-//! scores exist at once, so they stay in the first-level cache whatever the sequence length.
-//! The work is compiled for the best vector extensions of the CPU ([`pulp::Arch::dispatch`]).
-//! It replaces per-head calls of candle's general matrix product, which spent more time
-//! allocating and copying than multiplying at these sizes (measured: 34% of the encoder's
-//! time, at 15 GMAC/s).
+//! For each head the keys are laid out transposed (`head_dim x keys`, padded with zeros to
+//! whole vectors), so that the scores run along the key axis: a tile of four queries gets its
+//! scores for two vectors of keys at a time (eight accumulators, one fused multiply-add per
+//! query, key vector and dimension). The scores become unnormalised weights in place
+//! (`exp(s - max)`), and the context of the four queries is the sum over keys of each key's
+//! weight times its row of values (two vectors of dimensions at a time, no horizontal sums),
+//! divided by the weights' sum at the end. Only four rows of scores exist at once, so they
+//! stay in the first-level cache whatever the sequence length. The work is compiled for the
+//! best vector extensions of the CPU ([`pulp::Arch::dispatch`]). It replaces per-head calls
+//! of candle's general matrix product, which spent more time allocating and copying than
+//! multiplying at these sizes (measured: 34% of the encoder's time, at 15 GMAC/s).
 
 use crate::kernels::{exp, max, sum};
 use pulp::Simd;
@@ -23,7 +23,7 @@ const QT: usize = 4;
 pub(crate) struct Buffers {
     q: Vec<f32>,
     kt: Vec<f32>,
-    vt: Vec<f32>,
+    v: Vec<f32>,
     p: Vec<f32>,
 }
 
@@ -66,7 +66,7 @@ pub(crate) fn attention(
             for hd in 0..heads {
                 reset(&mut buf.q, lq * d);
                 reset(&mut buf.kt, d * lp);
-                reset(&mut buf.vt, d * lp);
+                reset(&mut buf.v, l * d);
                 reset(&mut buf.p, QT * lp);
                 let (qb, kb, vb) = (hd * d, h + hd * d, 2 * h + hd * d);
                 let (q_bias, k_bias, v_bias) =
@@ -87,13 +87,12 @@ pub(crate) fn attention(
                     {
                         kt[i] = x + b;
                     }
-                    for ((vt, x), b) in buf
-                        .vt
-                        .chunks_exact_mut(lp)
+                    for ((v, x), b) in buf.v[i * d..(i + 1) * d]
+                        .iter_mut()
                         .zip(&row[vb..vb + d])
                         .zip(v_bias)
                     {
-                        vt[i] = x + b;
+                        *v = x + b;
                     }
                 }
                 for i0 in (0..l).step_by(QT) {
@@ -118,38 +117,36 @@ pub(crate) fn attention(
                             p[1] = acc[1];
                         }
                     }
-                    // Softmax over the real keys; the padding gets probability 0.
-                    for r in 0..qn {
-                        let row = &mut buf.p[r * lp..(r + 1) * lp];
-                        let (keys, pad) = row.split_at_mut(l);
+                    // Softmax over the real keys, left unnormalised: the context is divided
+                    // by each row's sum at the end instead.
+                    let mut inv = [0.0f32; QT];
+                    for (r, inv) in inv.iter_mut().enumerate().take(qn) {
+                        let keys = &mut buf.p[r * lp..r * lp + l];
                         let m = max(keys);
                         for x in keys.iter_mut() {
                             *x = exp(*x - m);
                         }
-                        let inv = 1.0 / sum(keys);
-                        for x in keys.iter_mut() {
-                            *x *= inv;
-                        }
-                        pad.fill(0.0);
+                        *inv = 1.0 / sum(keys);
                     }
-                    // Context: probability rows times rows of the transposed values.
-                    let pt: [&[S::f32s]; QT] =
-                        std::array::from_fn(|r| S::as_simd_f32s(&buf.p[r * lp..(r + 1) * lp]).0);
-                    for c0 in (0..d).step_by(2) {
-                        let mut acc = [[simd.splat_f32s(0.0); 2]; QT];
-                        let v0s = S::as_simd_f32s(&buf.vt[c0 * lp..(c0 + 1) * lp]).0;
-                        let v1s = S::as_simd_f32s(&buf.vt[(c0 + 1) * lp..(c0 + 2) * lp]).0;
-                        for (jv, (&v0, &v1)) in v0s.iter().zip(v1s).enumerate() {
-                            for (acc, p) in acc.iter_mut().zip(pt) {
-                                let p = p[jv];
-                                acc[0] = simd.mul_add_e_f32s(p, v0, acc[0]);
-                                acc[1] = simd.mul_add_e_f32s(p, v1, acc[1]);
-                            }
-                        }
-                        for (r, acc) in acc.iter().enumerate().take(qn) {
-                            let o = &mut out[(i0 + r) * h + hd * d + c0..][..2];
-                            o[0] = simd.reduce_sum_f32s(acc[0]);
-                            o[1] = simd.reduce_sum_f32s(acc[1]);
+                    // Context: each key's weights times its row of values, added up.
+                    let mut c = 0;
+                    while c + 2 * n <= d {
+                        context::<S, 2>(simd, &buf.p, lp, &buf.v, d, c, &inv, qn, out, i0, h, hd);
+                        c += 2 * n;
+                    }
+                    while c + n <= d {
+                        context::<S, 1>(simd, &buf.p, lp, &buf.v, d, c, &inv, qn, out, i0, h, hd);
+                        c += n;
+                    }
+                    for c in c..d {
+                        for (r, inv) in inv.iter().enumerate().take(qn) {
+                            let p = &buf.p[r * lp..r * lp + l];
+                            let v: f32 = p
+                                .iter()
+                                .zip(buf.v[c..].iter().step_by(d))
+                                .map(|(p, v)| p * v)
+                                .sum();
+                            out[(i0 + r) * h + hd * d + c] = v * inv;
                         }
                     }
                 }
@@ -163,6 +160,48 @@ pub(crate) fn attention(
         out,
         buf,
     })
+}
+
+/// Context values `c..c + V * lanes` of up to [`QT`] queries (`qn` real ones, from `i0`) of
+/// head `hd`: the rows of `p` (unnormalised weights, `lp` apart) times the rows of values
+/// `v` (`d` wide), summed over the keys and multiplied by the rows' `inv`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn context<S: Simd, const V: usize>(
+    simd: S,
+    p: &[f32],
+    lp: usize,
+    v: &[f32],
+    d: usize,
+    c: usize,
+    inv: &[f32; QT],
+    qn: usize,
+    out: &mut [f32],
+    i0: usize,
+    h: usize,
+    hd: usize,
+) {
+    let n = S::F32_LANES;
+    let l = v.len() / d;
+    let pr: [&[f32]; QT] = std::array::from_fn(|r| &p[r * lp..r * lp + l]);
+    let mut acc = [[simd.splat_f32s(0.0); V]; QT];
+    for (j, row) in v.chunks_exact(d).enumerate() {
+        let vs = S::as_simd_f32s(&row[c..c + V * n]).0;
+        for (acc, pr) in acc.iter_mut().zip(pr) {
+            let w = simd.splat_f32s(pr[j]);
+            for (acc, &x) in acc.iter_mut().zip(vs) {
+                *acc = simd.mul_add_e_f32s(w, x, *acc);
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate().take(qn) {
+        let o = &mut out[(i0 + r) * h + hd * d + c..][..V * n];
+        let o = S::as_mut_simd_f32s(o).0;
+        let inv = simd.splat_f32s(inv[r]);
+        for (o, &a) in o.iter_mut().zip(acc) {
+            *o = simd.mul_f32s(a, inv);
+        }
+    }
 }
 
 /// `len` zeros, reusing the buffer's memory.
