@@ -253,17 +253,24 @@ mod tests {
     }
 
     #[test]
-    fn matches_the_textbook_formula_for_any_length() {
-        let (heads, h) = (3, 48);
-        let mut buf = Buffers::default();
-        for l in [1, 2, 5, 16, 17, 33, 70] {
-            let qkv = sample(l * 3 * h, l as u32);
-            let bias = sample(3 * h, 99);
-            let mut out = vec![f32::NAN; l * h];
-            attention(pulp::Arch::new(), &qkv, &bias, heads, &mut out, &mut buf);
-            let expected = reference(&qkv, &bias, heads);
-            for (i, (a, b)) in out.iter().zip(&expected).enumerate() {
-                assert!((a - b).abs() < 1e-4, "length {l}, value {i}: {a} vs {b}");
+    fn matches_the_textbook_formula_for_any_length_and_head_size() {
+        // Head sizes 16 (whole pairs of AVX2 vectors), 28 (a pair, one vector and four
+        // single values) and 13 (odd: one vector and five single values).
+        for (heads, h) in [(3, 48), (2, 56), (3, 39)] {
+            let mut buf = Buffers::default();
+            for l in [1, 2, 5, 16, 17, 33, 70] {
+                let qkv = sample(l * 3 * h, l as u32);
+                let bias = sample(3 * h, 99);
+                let mut out = vec![f32::NAN; l * h];
+                attention(pulp::Arch::new(), &qkv, &bias, heads, &mut out, &mut buf);
+                let expected = reference(&qkv, &bias, heads);
+                for (i, (a, b)) in out.iter().zip(&expected).enumerate() {
+                    assert!(
+                        (a - b).abs() < 1e-4,
+                        "head size {}, length {l}, value {i}: {a} vs {b}",
+                        h / heads
+                    );
+                }
             }
         }
     }

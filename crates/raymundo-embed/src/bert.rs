@@ -247,10 +247,6 @@ impl BertEncoder {
         if heads == 0 || !h.is_multiple_of(heads) {
             bail!("hidden size {h} is not a multiple of {heads} heads");
         }
-        if !(h / heads).is_multiple_of(2) {
-            // The attention kernel computes two dimensions of a head at a time.
-            bail!("odd head size {} is not supported", h / heads);
-        }
         let ff = config.intermediate_size;
         let eps = config.layer_norm_eps as f32;
         let w = Weights { tensors };
