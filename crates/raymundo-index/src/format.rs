@@ -66,6 +66,13 @@ pub enum IndexError {
         /// Model configured.
         configured: String,
     },
+    /// The index in PostgreSQL could not be reached (bad URL, refused login ...).
+    #[cfg(feature = "postgres")]
+    #[error(transparent)]
+    Connect(#[from] raymundo_pg::PgError),
+    /// A query of the index in PostgreSQL failed.
+    #[error("the index in PostgreSQL: {0}")]
+    Database(String),
     /// Inconsistent input to the builder.
     #[error("invalid index data: {0}")]
     Invalid(String),

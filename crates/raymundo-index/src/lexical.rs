@@ -16,7 +16,7 @@ use raymundo_core::Chunk;
 use std::collections::HashSet;
 use std::path::Path;
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
 };
@@ -140,6 +140,79 @@ pub fn codes(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The text fields BM25 scores, each with its own statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextField {
+    /// The chunk's text.
+    Body,
+    /// The document title and the section path.
+    Title,
+    /// The codes of [`codes`].
+    Codes,
+}
+
+impl TextField {
+    /// The three fields, in the order of [`field_texts`].
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) const ALL: [TextField; 3] = [Self::Body, Self::Title, Self::Codes];
+
+    /// Weight of a match in this field relative to the body.
+    pub(crate) fn boost(self) -> f32 {
+        match self {
+            Self::Body => 1.0,
+            Self::Title => TITLE_BOOST,
+            Self::Codes => CODE_BOOST,
+        }
+    }
+}
+
+/// What each field of [`TextField::ALL`] indexes of `chunk` (before analysis).
+pub(crate) fn field_texts(chunk: &Chunk) -> [String; 3] {
+    let title = match &chunk.section {
+        Some(s) => format!("{} {}", chunk.title, s),
+        None => chunk.title.clone(),
+    };
+    let codes = codes(&format!("{title} {}", chunk.text)).join(" ");
+    [chunk.text.clone(), title, codes]
+}
+
+/// The query's BM25 clauses: each analysed term (once) in the body and the title, and each
+/// code (once, as written by [`codes`]) in the codes field.
+pub(crate) fn query_clauses(analyzer: &mut TextAnalyzer, query: &str) -> Vec<(TextField, String)> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for t in analyze(analyzer, query) {
+        if seen.insert(t.clone()) {
+            out.push((TextField::Body, t.clone()));
+            out.push((TextField::Title, t));
+        }
+    }
+    for code in codes(query) {
+        if seen.insert(format!("code:{code}")) {
+            out.push((TextField::Codes, code));
+        }
+    }
+    out
+}
+
+/// The analysed query terms the coverage signal weighs, repeats and [`REQUEST_WORDS`] removed.
+pub(crate) fn coverage_terms(analyzer: &mut TextAnalyzer, query: &str) -> Vec<String> {
+    let mut seen: HashSet<String> = REQUEST_WORDS
+        .iter()
+        .flat_map(|w| analyze(analyzer, w))
+        .collect();
+    analyze(analyzer, query)
+        .into_iter()
+        .filter(|t| seen.insert(t.clone()))
+        .collect()
+}
+
+/// BM25's inverse document frequency, as tantivy computes it: `ln(1 + (N - df + 0.5) / (df + 0.5))`.
+pub(crate) fn bm25_idf(df: u64, n: u64) -> f32 {
+    let df = df.min(n) as f32;
+    (1.0 + (n as f32 - df + 0.5) / (df + 0.5)).ln()
 }
 
 /// A chunk's key in the lexical index.
@@ -300,19 +373,13 @@ impl Lexical {
     /// [`REQUEST_WORDS`]) are left out: they are not what the question is about.
     pub fn query_terms(&self, query: &str) -> Vec<(String, f32)> {
         let searcher = self.reader.searcher();
-        let n = searcher.num_docs() as f32;
-        let mut a = self.analyzer();
-        let mut seen: HashSet<String> = REQUEST_WORDS
-            .iter()
-            .flat_map(|w| analyze(&mut a, w))
-            .collect();
-        analyze(&mut a, query)
+        let n = searcher.num_docs();
+        coverage_terms(&mut self.analyzer(), query)
             .into_iter()
-            .filter(|t| seen.insert(t.clone()))
             .map(|t| {
                 let term = Term::from_field_text(self.fields.body, &t);
-                let df = searcher.doc_freq(&term).unwrap_or(0) as f32;
-                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+                let df = searcher.doc_freq(&term).unwrap_or(0);
+                let idf = bm25_idf(df, n);
                 (t, idf)
             })
             .collect()
@@ -329,41 +396,33 @@ impl Lexical {
             return Ok(Vec::new());
         }
         let f = self.fields;
-        let mut a = self.analyzer();
-        let mut seen = HashSet::new();
-        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for t in analyze(&mut a, query) {
-            if !seen.insert(t.clone()) {
-                continue;
-            }
-            for (field, boost) in [(f.body, 1.0), (f.title, TITLE_BOOST)] {
+        let should: Vec<(Occur, Box<dyn Query>)> = query_clauses(&mut self.analyzer(), query)
+            .into_iter()
+            .map(|(field, text)| {
+                let tantivy_field = match field {
+                    TextField::Body => f.body,
+                    TextField::Title => f.title,
+                    TextField::Codes => f.codes,
+                };
                 let q = TermQuery::new(
-                    Term::from_field_text(field, &t),
+                    Term::from_field_text(tantivy_field, &text),
                     IndexRecordOption::WithFreqs,
                 );
-                should.push((Occur::Should, boost_query(Box::new(q), boost)));
-            }
-        }
-        for code in codes(query) {
-            if !seen.insert(format!("code:{code}")) {
-                continue;
-            }
-            let q = TermQuery::new(
-                Term::from_field_text(f.codes, &code),
-                IndexRecordOption::WithFreqs,
-            );
-            should.push((Occur::Should, boost_query(Box::new(q), CODE_BOOST)));
-        }
+                (Occur::Should, boost_query(Box::new(q), field.boost()))
+            })
+            .collect();
         if should.is_empty() {
             return Ok(Vec::new());
         }
         let mut clauses: Vec<(Occur, Box<dyn Query>)> =
             vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
+        // Filters restrict without scoring: a filtered search ranks and scores the chunks it
+        // keeps as the unfiltered one does.
         if let Some(s) = &filter.source {
-            clauses.push((Occur::Must, term_query(f.source, s)));
+            clauses.push((Occur::Must, filter_query(f.source, s)));
         }
         if let Some(i) = &filter.intent {
-            clauses.push((Occur::Must, term_query(f.intent, i)));
+            clauses.push((Occur::Must, filter_query(f.intent, i)));
         }
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
@@ -400,11 +459,12 @@ fn boost_query(q: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
     }
 }
 
-fn term_query(field: Field, value: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(
+fn filter_query(field: Field, value: &str) -> Box<dyn Query> {
+    let term = TermQuery::new(
         Term::from_field_text(field, value),
         IndexRecordOption::Basic,
-    ))
+    );
+    Box::new(ConstScoreQuery::new(Box::new(term), 0.0))
 }
 
 /// Writes a BM25 index folder: a fresh one, or one derived from a previous build.
@@ -492,17 +552,13 @@ impl LexicalWriter {
     /// Adds one chunk.
     pub fn add_chunk(&mut self, chunk: &Chunk) -> Result<(), IndexError> {
         let f = self.fields;
-        let title = match &chunk.section {
-            Some(s) => format!("{} {}", chunk.title, s),
-            None => chunk.title.clone(),
-        };
-        let codes = codes(&format!("{title} {}", chunk.text)).join(" ");
+        let [body, title, codes] = field_texts(chunk);
         let mut d = doc!(
             f.key => key(&chunk.doc, chunk.position),
             f.doc => chunk.doc.as_str(),
             f.source => chunk.source.as_str(),
             f.title => title,
-            f.body => chunk.text.as_str(),
+            f.body => body,
             f.codes => codes,
         );
         if let Some(i) = &chunk.intent {

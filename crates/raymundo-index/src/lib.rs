@@ -16,6 +16,8 @@ mod format;
 mod hnsw;
 mod hybrid;
 mod lexical;
+#[cfg(feature = "postgres")]
+mod pg;
 mod search;
 mod simd;
 
@@ -25,6 +27,8 @@ pub use hybrid::SearchParams;
 pub use lexical::{
     analyze, analyzer, codes, Filter, Lexical, LexicalHit, LexicalLanguage, REQUEST_WORDS,
 };
+#[cfg(feature = "postgres")]
+pub use pg::{PgIndex, CHANNEL, POSTINGS_PER_TERM};
 pub use search::dot;
 pub use search::{top_k, top_k_threads, PARALLEL_MIN_FLOATS};
 pub use simd::{dot_portable, Kernel};

@@ -1,6 +1,6 @@
 use super::*;
 
-fn chunk(doc: &str, position: usize) -> Chunk {
+pub(crate) fn chunk(doc: &str, position: usize) -> Chunk {
     Chunk {
         doc: doc.into(),
         position,
@@ -13,7 +13,7 @@ fn chunk(doc: &str, position: usize) -> Chunk {
     }
 }
 
-fn entry(path: &str, chunks: usize) -> DocumentEntry {
+pub(crate) fn entry(path: &str, chunks: usize) -> DocumentEntry {
     DocumentEntry {
         path: path.into(),
         content_hash: format!("hash-{path}"),

@@ -43,7 +43,7 @@ pub enum StoreError {
         reason: String,
     },
     /// A PostgreSQL query failed.
-    #[error("PostgreSQL error: {}", crate::postgres_pool::describe(.0))]
+    #[error("PostgreSQL error: {}", raymundo_pg::describe(.0))]
     Postgres(#[from] postgres::Error),
     /// A job id that does not exist (or is not in the expected state).
     #[error("job {0} not found")]
@@ -62,4 +62,13 @@ pub enum StoreError {
     /// A stored value that cannot be read back (a corrupted row).
     #[error("unreadable stored value: {0}")]
     Corrupt(String),
+}
+
+impl From<raymundo_pg::PgError> for StoreError {
+    fn from(e: raymundo_pg::PgError) -> Self {
+        match e {
+            raymundo_pg::PgError::BadUrl { url, reason } => Self::BadUrl { url, reason },
+            raymundo_pg::PgError::Connect { target, reason } => Self::Connect { target, reason },
+        }
+    }
 }

@@ -31,7 +31,6 @@ mod interaction_rows;
 mod open;
 mod postgres_conversation;
 mod postgres_interactions;
-mod postgres_pool;
 mod postgres_store;
 mod sqlite;
 mod sqlite_conversation;

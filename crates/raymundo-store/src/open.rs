@@ -24,7 +24,7 @@ pub fn open(spec: &str, root: &Path) -> Result<Arc<dyn Backend>, StoreError> {
     }
     if spec.contains("://") {
         return Err(StoreError::BadUrl {
-            url: crate::postgres_pool::redact(spec),
+            url: raymundo_pg::redact(spec),
             reason: "the database is a SQLite file path or a postgres:// URL".into(),
         });
     }

@@ -16,7 +16,7 @@ impl PostgresStore {
         self.user_key("conversation", user)
     }
 
-    fn client(&self) -> Result<crate::postgres_pool::Conn<'_>, StateError> {
+    fn client(&self) -> Result<raymundo_pg::Conn<'_>, StateError> {
         self.conn().map_err(state_err)
     }
 }

@@ -22,13 +22,13 @@
 //! Times (`at`, `not_before`, leases) come from the database's clock, so servers with
 //! skewed clocks agree.
 
-use crate::postgres_pool::{parse_url, redact, Pool};
 use crate::{
     interrupted_error, Accepted, DeliveryStatus, Feedback, Job, JobState, NewJob, Outbound,
     QueueCounts, Store, StoreError, StoreStats, JOB_INTERRUPTIONS,
 };
 use postgres::types::ToSql;
 use postgres::{Row, Transaction};
+use raymundo_pg::{parse_url, redact, Pool};
 use sha2::{Digest, Sha256};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
@@ -237,8 +237,8 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) fn conn(&self) -> Result<crate::postgres_pool::Conn<'_>, StoreError> {
-        self.inner.pool.get()
+    pub(crate) fn conn(&self) -> Result<raymundo_pg::Conn<'_>, StoreError> {
+        Ok(self.inner.pool.get()?)
     }
 
     /// Stops renewing this store's leases, as if its process had died (tests).
@@ -250,7 +250,7 @@ impl PostgresStore {
 
 impl Inner {
     fn renew_leases(&self) {
-        let renewed = self.pool.get().and_then(|mut c| {
+        let renewed = self.pool.get().map_err(StoreError::from).and_then(|mut c| {
             Ok(c.execute(
                 &format!(
                     "UPDATE jobs SET lease_until = {EPOCH} + $2
@@ -275,12 +275,16 @@ impl Drop for PostgresStore {
         // its runtime ends); so the last words go from a thread of their own.
         let inner = self.inner.clone();
         let closing = std::thread::spawn(move || {
-            let released = inner.pool.get().and_then(|mut c| {
-                Ok(c.execute(
-                    "UPDATE jobs SET owner = NULL WHERE state = 'working' AND owner = $1",
-                    &[&inner.owner],
-                )?)
-            });
+            let released = inner
+                .pool
+                .get()
+                .map_err(StoreError::from)
+                .and_then(|mut c| {
+                    Ok(c.execute(
+                        "UPDATE jobs SET owner = NULL WHERE state = 'working' AND owner = $1",
+                        &[&inner.owner],
+                    )?)
+                });
             if let Err(e) = released {
                 tracing::warn!("cannot release the jobs in progress: {e}");
             }

@@ -1,8 +1,8 @@
 //! A throwaway PostgreSQL server for tests (this crate's and raymundo-server's, through the
 //! `testing` feature).
 //!
-//! The first call of [`postgres()`] looks for `initdb` and `pg_ctl` on `PATH`, then in
-//! `/usr/lib/postgresql/*/bin` (newest first), and starts one server for the whole test
+//! The first call of [`postgres()`] looks for `initdb` and `pg_ctl` in `RAYMUNDO_PG_BIN`, on
+//! `PATH`, then in `/usr/lib/postgresql/*/bin` (newest first), and starts one server for the whole test
 //! binary: a fresh folder under the system's temporary folder, listening only on
 //! 127.0.0.1 on a free port (its Unix socket inside the folder), password authentication
 //! over TCP, durability off (tests do not survive power cuts). Every test gets its own
@@ -12,7 +12,9 @@
 //! `initdb` refuses to run as root: then the server runs as the `postgres` system user
 //! (`setpriv`), which owns the folder. Without PostgreSQL, [`postgres()`] returns `None`
 //! (the tests say they skipped it), unless `RAYMUNDO_REQUIRE_POSTGRES=1`, when it panics
-//! with what to install.
+//! with what to install. [`pgvector()`] is the same server when it has the `vector` extension
+//! (`tools/install-pgvector.sh` adds it to Debian's PostgreSQL); `RAYMUNDO_REQUIRE_PGVECTOR=1`
+//! makes its absence a failure. `RAYMUNDO_PG_BIN` names another PostgreSQL's `bin` folder.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -67,6 +69,47 @@ pub fn postgres() -> Option<&'static TestPostgres> {
         .as_ref()
 }
 
+/// The binary's test server when it has the pgvector extension (`None` otherwise, unless
+/// `RAYMUNDO_REQUIRE_PGVECTOR=1`, when it panics with what to install).
+pub fn pgvector() -> Option<&'static TestPostgres> {
+    static HAS: OnceLock<bool> = OnceLock::new();
+    let required = std::env::var("RAYMUNDO_REQUIRE_PGVECTOR").is_ok_and(|v| v == "1");
+    let server = match postgres() {
+        Some(s) => s,
+        None if required => panic!(
+            "RAYMUNDO_REQUIRE_PGVECTOR=1 but no PostgreSQL: install it (apt-get install \
+             postgresql), then tools/install-pgvector.sh"
+        ),
+        None => return None,
+    };
+    let has = *HAS.get_or_init(|| {
+        let mut c = postgres::Client::connect(&server.url("postgres"), postgres::NoTls)
+            .expect("connect to the test server");
+        c.query_opt(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'",
+            &[],
+        )
+        .expect("list the available extensions")
+        .is_some()
+    });
+    match has {
+        true => Some(server),
+        false if required => panic!(
+            "RAYMUNDO_REQUIRE_PGVECTOR=1 but the test PostgreSQL has no pgvector extension: \
+             run tools/install-pgvector.sh"
+        ),
+        false => {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "the test PostgreSQL has no pgvector: the PostgreSQL index tests are skipped \
+                 (tools/install-pgvector.sh installs it)"
+            );
+            None
+        }
+    }
+}
+
 impl TestPostgres {
     /// The URL of `database` on this server, with the test user's password.
     pub fn url(&self, database: &str) -> String {
@@ -100,6 +143,16 @@ impl TestPostgres {
 /// The folder holding `initdb` and `pg_ctl`.
 fn find_bin() -> Option<PathBuf> {
     let has_both = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
+    if let Some(dir) = std::env::var_os("RAYMUNDO_PG_BIN") {
+        let dir = PathBuf::from(dir);
+        if has_both(&dir) {
+            return Some(dir);
+        }
+        panic!(
+            "RAYMUNDO_PG_BIN={} holds no initdb and pg_ctl",
+            dir.display()
+        );
+    }
     if let Some(path) = std::env::var_os("PATH") {
         if let Some(d) = std::env::split_paths(&path).find(|d| has_both(d)) {
             return Some(d);

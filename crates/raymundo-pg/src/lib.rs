@@ -1,7 +1,7 @@
-//! Connections to PostgreSQL: the URL parsed (and shown without its password), errors that
-//! say what was wrong, and a small pool of open clients shared by the store's threads.
+//! Connections to PostgreSQL, shared by the store and the index: the URL parsed (and shown
+//! without its password), errors that say what was wrong, and a small pool of open clients
+//! shared by a process's threads.
 
-use crate::StoreError;
 use postgres::config::{Host, SslMode};
 use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls};
@@ -9,11 +9,32 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
+/// Why a database could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// The setting is a URL that cannot be used (the password is never shown).
+    #[error("bad database URL {url}: {reason}")]
+    BadUrl {
+        /// The URL with its password replaced by `***`.
+        url: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// PostgreSQL could not be reached or refused the login.
+    #[error("cannot connect to PostgreSQL at {target}: {reason}")]
+    Connect {
+        /// `user@host:port/database`, never the password.
+        target: String,
+        /// Connection refused, authentication failed, no such database ...
+        reason: String,
+    },
+}
+
 /// How long a caller waits for a free connection before giving up.
 const CHECKOUT_WAIT: Duration = Duration::from_secs(30);
 
 /// `url` with the password (in the authority or as `password=`) replaced by `***`.
-pub(crate) fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     let mut out = url.to_string();
     if let Some(scheme_end) = out.find("://") {
         let rest = &out[scheme_end + 3..];
@@ -37,8 +58,8 @@ pub(crate) fn redact(url: &str) -> String {
 }
 
 /// Parses a `postgres://` or `postgresql://` URL.
-pub(crate) fn parse_url(url: &str) -> Result<Config, StoreError> {
-    let bad = |reason: String| StoreError::BadUrl {
+pub fn parse_url(url: &str) -> Result<Config, PgError> {
+    let bad = |reason: String| PgError::BadUrl {
         url: redact(url),
         reason,
     };
@@ -73,7 +94,7 @@ pub(crate) fn parse_url(url: &str) -> Result<Config, StoreError> {
 }
 
 /// `user@host:port/database`, for messages.
-pub(crate) fn target(config: &Config) -> String {
+pub fn target(config: &Config) -> String {
     let hosts: Vec<String> = config
         .get_hosts()
         .iter()
@@ -101,7 +122,7 @@ pub(crate) fn target(config: &Config) -> String {
 
 /// A PostgreSQL error as one line: the server's message (with its detail) when the server
 /// answered, else the client's.
-pub(crate) fn describe(e: &postgres::Error) -> String {
+pub fn describe(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => match db.detail() {
             Some(detail) => format!("{} ({detail})", db.message()),
@@ -121,7 +142,7 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
 
 /// Opens one connection; a failure names the server and what went wrong, never the
 /// password.
-pub(crate) fn connect(config: &Config) -> Result<Client, StoreError> {
+pub fn connect(config: &Config) -> Result<Client, PgError> {
     config.connect(NoTls).map_err(|e| {
         let user = config.get_user().unwrap_or("?");
         let reason = match e.code() {
@@ -147,7 +168,7 @@ pub(crate) fn connect(config: &Config) -> Result<Client, StoreError> {
                 }
             }
         };
-        StoreError::Connect {
+        PgError::Connect {
             target: target(config),
             reason,
         }
@@ -155,7 +176,7 @@ pub(crate) fn connect(config: &Config) -> Result<Client, StoreError> {
 }
 
 /// At most `limit` open clients; idle ones are reused, broken ones dropped.
-pub(crate) struct Pool {
+pub struct Pool {
     config: Config,
     limit: usize,
     state: Mutex<PoolState>,
@@ -169,7 +190,7 @@ struct PoolState {
 
 impl Pool {
     /// A pool that opens its first connection now (so a bad URL or password fails at once).
-    pub(crate) fn new(config: Config, limit: usize) -> Result<Self, StoreError> {
+    pub fn new(config: Config, limit: usize) -> Result<Self, PgError> {
         let first = connect(&config)?;
         Ok(Self {
             config,
@@ -187,7 +208,7 @@ impl Pool {
     }
 
     /// A connection, waiting for one to be returned when `limit` are in use.
-    pub(crate) fn get(&self) -> Result<Conn<'_>, StoreError> {
+    pub fn get(&self) -> Result<Conn<'_>, PgError> {
         let mut state = self.lock();
         loop {
             if let Some(client) = state.idle.pop() {
@@ -221,7 +242,7 @@ impl Pool {
                 .unwrap_or_else(|p| p.into_inner());
             state = next;
             if timeout.timed_out() && state.idle.is_empty() && state.open >= self.limit {
-                return Err(StoreError::Connect {
+                return Err(PgError::Connect {
                     target: target(&self.config),
                     reason: format!(
                         "all {} connections of the pool stayed busy for {} s",
@@ -236,7 +257,7 @@ impl Pool {
 
 impl Pool {
     /// Closes the idle connections (call from outside any async runtime).
-    pub(crate) fn close(&self) {
+    pub fn close(&self) {
         let idle = std::mem::take(&mut self.lock().idle);
         let mut state = self.lock();
         state.open = state.open.saturating_sub(idle.len());
@@ -246,7 +267,7 @@ impl Pool {
 }
 
 /// A connection taken from the pool; returned to it when dropped.
-pub(crate) struct Conn<'a> {
+pub struct Conn<'a> {
     pool: &'a Pool,
     client: Option<Client>,
 }
