@@ -366,6 +366,39 @@ impl Default for PathsConfig {
     }
 }
 
+/// Where the index lives (`[index] backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndexBackend {
+    /// Files under `[paths] index` (the embedded default).
+    #[default]
+    File,
+    /// Tables in PostgreSQL with pgvector, shared by every server of the database.
+    Postgres,
+}
+
+impl IndexBackend {
+    /// Parses `file` or `postgres`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "file" => Some(Self::File),
+            "postgres" | "postgresql" => Some(Self::Postgres),
+            _ => None,
+        }
+    }
+}
+
+/// The index's backend (`[index]`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexConfig {
+    /// `file` (default) or `postgres`.
+    pub backend: IndexBackend,
+    /// The PostgreSQL URL of the index; `None`: the project's database (`RAYMUNDO_DATABASE_URL`
+    /// or `[server] database`), which must then be a `postgres://` URL.
+    pub database: Option<String>,
+}
+
 /// A project's configuration.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -382,6 +415,8 @@ pub struct Config {
     pub pii: PiiConfig,
     /// Where documents and the index live.
     pub paths: PathsConfig,
+    /// The index's backend: files (default) or PostgreSQL.
+    pub index: IndexConfig,
     /// Intents, conversation and actions.
     pub intents: IntentsConfig,
     /// Language models: the answer chain, prompt and memory.
@@ -451,6 +486,12 @@ impl Config {
                 message: format!("expected a number between -1 and 1, got {v:?}"),
             })?;
             self.retrieval.min_score = Some(score);
+        }
+        if let Some(v) = var("RAYMUNDO_INDEX_BACKEND") {
+            self.index.backend = IndexBackend::parse(&v).ok_or_else(|| ConfigError::Invalid {
+                field: "RAYMUNDO_INDEX_BACKEND".into(),
+                message: format!("unknown index backend {v:?}; expected file or postgres"),
+            })?;
         }
         if let Some(v) = var("RAYMUNDO_FUSION") {
             self.retrieval.fusion = Fusion::parse(&v).ok_or_else(|| ConfigError::Invalid {

@@ -17,8 +17,8 @@ mod types;
 
 pub use config::{
     AnswerConfig, ChunkingConfig, Config, ConfigError, EmbeddingConfig, EmbeddingPrecision, Fusion,
-    IntentsConfig, ModelChoice, PathsConfig, PiiConfig, RetrievalConfig, CONFIG_FILE,
-    DEFAULT_DENSE_WEIGHT,
+    IndexBackend, IndexConfig, IntentsConfig, ModelChoice, PathsConfig, PiiConfig, RetrievalConfig,
+    CONFIG_FILE, DEFAULT_DENSE_WEIGHT,
 };
 pub use conversation::{
     ConversationState, MemoryState, PendingIntent, Remembered, Speaker, StateError,

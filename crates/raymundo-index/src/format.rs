@@ -70,6 +70,9 @@ pub enum IndexError {
     #[cfg(feature = "postgres")]
     #[error(transparent)]
     Connect(#[from] raymundo_pg::PgError),
+    /// The database holds no version of the index yet.
+    #[error("the database holds no index yet; run `raymundo build`")]
+    NoVersion,
     /// A query of the index in PostgreSQL failed.
     #[error("the index in PostgreSQL: {0}")]
     Database(String),

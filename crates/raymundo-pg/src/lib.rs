@@ -203,6 +203,12 @@ impl Pool {
         })
     }
 
+    /// The connection settings of the pool (for a dedicated connection, such as one that
+    /// `LISTEN`s).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }

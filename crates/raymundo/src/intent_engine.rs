@@ -90,9 +90,9 @@ impl IntentEngine {
         for m in background_messages() {
             h.update(m.as_bytes());
         }
-        for c in assistant.index.chunks() {
-            h.update(c.doc.as_bytes());
-            h.update(c.text.len().to_le_bytes());
+        for d in &assistant.index.meta().documents {
+            h.update(d.path.as_bytes());
+            h.update(d.content_hash.as_bytes());
         }
         let fingerprint = format!("{:x}", h.finalize());
         let thresholds = thresholds_of(assistant, method);
@@ -135,8 +135,12 @@ impl IntentEngine {
         }
         if method == Method::Trained {
             texts.extend(background_messages().into_iter().map(str::to_string));
+            let chunks = assistant
+                .index
+                .texts()
+                .context("reading the documents' text")?;
             texts.extend(document_sentences(
-                assistant.index.chunks().iter().map(|c| c.text.as_str()),
+                chunks.iter().map(String::as_str),
                 negatives_max,
             ));
         }
@@ -176,8 +180,14 @@ impl IntentEngine {
         );
         // The cache is an optimisation: failing to write it is logged, not fatal.
         let tmp = cache.with_extension("json.tmp");
-        if let Err(e) =
-            std::fs::write(&tmp, classifier.to_json()).and_then(|_| std::fs::rename(&tmp, &cache))
+        // (With the index in PostgreSQL the index folder may not exist yet.)
+        let folder = cache
+            .parent()
+            .map(std::fs::create_dir_all)
+            .unwrap_or(Ok(()));
+        if let Err(e) = folder
+            .and_then(|_| std::fs::write(&tmp, classifier.to_json()))
+            .and_then(|_| std::fs::rename(&tmp, &cache))
         {
             tracing::warn!(
                 "cannot cache the intent classifier in {}: {e}",

@@ -16,6 +16,7 @@ mod interaction_log;
 mod live;
 mod pdf_sandbox;
 mod project;
+mod retriever;
 mod scaffold;
 mod toml_set;
 

@@ -1,9 +1,10 @@
 //! A loaded project: configuration, the embedding model, the index and the answer step.
 
+use crate::retriever::Retriever;
 use anyhow::{bail, Context, Result};
 use raymundo_core::{Answer, Config, Embedder, EmbeddingConfig, ModelChoice};
 use raymundo_embed::{fetch, BertEmbedder, ModelSpec};
-use raymundo_index::{Filter, Index, SearchParams, SearchResult};
+use raymundo_index::{Filter, IndexMeta, SearchParams, SearchResult};
 use raymundo_llm::chain::{AnswerChain, Attempt};
 use raymundo_llm::ChatMessage;
 use std::path::Path;
@@ -86,9 +87,9 @@ pub fn split_model_id(id: &str) -> (&str, Option<&str>) {
 
 /// The configuration with what it leaves unset taken from the index's calibration (else the
 /// model's defaults), and the scope guard's thresholds: cosine and coverage.
-pub fn effective(mut config: Config, index: &Index) -> (Config, f32, f32) {
-    let spec = raymundo_embed::spec_by_name(split_model_id(&index.meta().model_id).0);
-    let calibration = index.meta().calibration.as_ref();
+pub fn effective(mut config: Config, meta: &IndexMeta) -> (Config, f32, f32) {
+    let spec = raymundo_embed::spec_by_name(split_model_id(&meta.model_id).0);
+    let calibration = meta.calibration.as_ref();
     let r = &mut config.retrieval;
     r.dense_weight = r.dense_weight.or(calibration.map(|c| c.dense_weight));
     let calibration = calibration.filter(|_| r.guard_from_documents);
@@ -132,8 +133,8 @@ pub struct Assistant {
     pub config: Config,
     /// The configuration as the files and environment give it.
     file_config: Config,
-    /// The index.
-    pub index: Index,
+    /// The index (files or PostgreSQL).
+    pub index: Retriever,
     /// The embedding model the index was built with.
     pub embedder: Arc<BertEmbedder>,
     chain: Arc<AnswerChain>,
@@ -155,7 +156,7 @@ impl Assistant {
     pub fn open_with(root: &Path, llm: Option<&str>) -> Result<Self> {
         let config = load_config(root)?;
         let file_config = config.clone();
-        let index = Index::load(&config.index_dir(), None)?;
+        let index = Retriever::open(&config)?;
         let (name, origin) = split_model_id(&index.meta().model_id);
         let spec = raymundo_embed::spec_by_name(name)
             .with_context(|| format!("the index was built with an unknown model {name:?}"))?;
@@ -169,7 +170,7 @@ impl Assistant {
             }
         }
         let embedder = load_embedder(spec, origin, &config.embedding)?;
-        let (config, min_score, min_coverage) = effective(config, &index);
+        let (config, min_score, min_coverage) = effective(config, index.meta());
         let chain = Arc::new(crate::answer_chain::build(
             &config,
             llm,
@@ -186,12 +187,12 @@ impl Assistant {
         })
     }
 
-    /// The same assistant over the index as it is now on disk (after a rebuild): the model
-    /// and the answer chain are shared, not loaded again. Fails, leaving `self` usable, when
-    /// the index cannot be read or was rebuilt with another embedding model (that needs a
-    /// restart).
+    /// The same assistant over the index as it is now (after a rebuild: the files on disk,
+    /// or the database's current version): the model and the answer chain are shared, not
+    /// loaded again. Fails, leaving `self` usable, when the index cannot be read or was
+    /// rebuilt with another embedding model (that needs a restart).
     pub fn with_current_index(&self) -> Result<Self> {
-        let index = Index::load(&self.config.index_dir(), None)?;
+        let index = self.index.reopen(&self.file_config)?;
         let (now, _) = split_model_id(&index.meta().model_id);
         let (before, _) = split_model_id(&self.index.meta().model_id);
         if now != before {
@@ -200,7 +201,7 @@ impl Assistant {
             );
         }
         // The new documents bring their own calibration.
-        let (config, min_score, min_coverage) = effective(self.file_config.clone(), &index);
+        let (config, min_score, min_coverage) = effective(self.file_config.clone(), index.meta());
         Ok(Self {
             config,
             file_config: self.file_config.clone(),
@@ -306,7 +307,7 @@ impl Assistant {
                 result.hits.clone(),
                 self.config.retrieval.neighbours,
                 &q,
-            );
+            )?;
             let mut first: Option<f64> = None;
             let chained = self.chain.answer(question, &hits, history, &mut |piece| {
                 first.get_or_insert_with(|| ms(t0.elapsed()));

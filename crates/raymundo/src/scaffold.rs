@@ -60,6 +60,12 @@ allow = []
 docs = "data/docs"
 index = "data/index"
 
+# [index]
+# backend = "postgres"   # the index in PostgreSQL with pgvector, shared by every server of the
+#                        # database (default "file": the files of [paths] index)
+# database = "postgres://raymundo:PASSWORD@127.0.0.1:5432/raymundo"   # default: the project's
+#                        # database (RAYMUNDO_DATABASE_URL or [server] database)
+
 [intents]
 # What people ask Raymundo to do (data/intents.json): recognised from the examples, missing
 # parameters asked for one at a time, then the intent's action runs.

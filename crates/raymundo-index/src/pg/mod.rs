@@ -13,6 +13,7 @@
 //! until [`PgIndex::reopen`] moves it to the current one. The version before the current
 //! one stays readable (servers still on it keep answering); older ones are removed.
 
+mod follow;
 mod publish;
 mod query;
 mod schema;
@@ -97,9 +98,7 @@ impl PgIndex {
                 &[],
             )
             .map_err(db_error("reading the current version"))?
-            .ok_or_else(|| {
-                IndexError::Invalid("the database holds no index yet; run `raymundo build`".into())
-            })?;
+            .ok_or(IndexError::NoVersion)?;
         let meta: IndexMeta = serde_json::from_str(row.get(1)).map_err(|e| {
             IndexError::Database(format!("the version's metadata cannot be read: {e}"))
         })?;
@@ -174,6 +173,22 @@ impl PgIndex {
             vectors.extend_from_slice(&v.0);
         }
         Ok(crate::Index::new(self.meta.clone(), chunks, vectors))
+    }
+
+    /// The text of every chunk of this version, in document order.
+    pub fn texts(&self) -> Result<Vec<String>, IndexError> {
+        let mut c = self.client()?;
+        Ok(c.query(
+            &format!(
+                "SELECT c.text FROM raymundo_index_chunks c WHERE {} ORDER BY c.doc, c.position",
+                schema::visible("c", 1)
+            ),
+            &[&self.version],
+        )
+        .map_err(db_error("reading the chunks' text"))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
     }
 
     fn client(&self) -> Result<raymundo_pg::Conn<'_>, IndexError> {

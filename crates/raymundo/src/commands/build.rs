@@ -5,8 +5,8 @@ use crate::project::{
 };
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use raymundo_core::{Chunk, Config, Embedder};
-use raymundo_index::{DocumentEntry, Index, IndexBuilder};
+use raymundo_core::{Chunk, Config, Embedder, IndexBackend};
+use raymundo_index::{DocumentEntry, Index, IndexBuilder, IndexError, PgIndex};
 use raymundo_ingest::{IngestError, LoadOptions, PiiAllowlist, PiiCounts};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -57,6 +57,8 @@ pub struct Summary {
     pub calibration: Option<raymundo_index::Calibration>,
     /// Whether the calibration was carried over from the previous build (same documents).
     pub calibration_reused: bool,
+    /// The version written to PostgreSQL (`[index] backend = "postgres"`), now current.
+    pub postgres_version: Option<i64>,
 }
 
 fn settings_fingerprint(config: &Config, model_id: &str) -> String {
@@ -103,10 +105,20 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
 
     // 1. Scan and hash.
     let files = raymundo_ingest::list_files(&docs_dir)?;
-    let previous = if full {
-        None
-    } else {
-        Index::load(&config.index_dir(), None).ok()
+    // With the index in PostgreSQL, the previous build is the database's current version,
+    // whichever machine wrote it.
+    let pg_url = match config.index.backend {
+        IndexBackend::Postgres => Some(crate::retriever::index_url(root, &config)?),
+        IndexBackend::File => None,
+    };
+    let previous = match (&pg_url, full) {
+        (_, true) => None,
+        (Some(url), false) => match PgIndex::open(url, None) {
+            Ok(current) => Some(current.to_index()?),
+            Err(IndexError::NoVersion) => None,
+            Err(e) => return Err(e).context("opening the index in PostgreSQL"),
+        },
+        (None, false) => Index::load(&config.index_dir(), None).ok(),
     };
     let mut hashes = Vec::with_capacity(files.len());
     for (rel, abs) in &files {
@@ -302,8 +314,9 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
     summary.chunks = index.len();
     summary.model = model_id;
     lap(&mut summary, "assemble");
-    // Large indexes get an approximate-search graph (reused when no chunk changed).
-    if index.len() >= config.retrieval.ann_threshold {
+    // Large indexes get an approximate-search graph (reused when no chunk changed); in
+    // PostgreSQL, pgvector's HNSW index is that graph.
+    if pg_url.is_none() && index.len() >= config.retrieval.ann_threshold {
         index.build_ann(&raymundo_index::HnswParams::default(), previous.as_ref());
         summary.ann = true;
         lap(&mut summary, "graph");
@@ -335,6 +348,11 @@ pub fn build_project(root: &Path, full: bool, quiet: bool) -> Result<Summary> {
     }
     summary.calibration = calibration;
     lap(&mut summary, "calibrate");
+    if let Some(url) = &pg_url {
+        let published = PgIndex::publish(url, &index).context("writing the index to PostgreSQL")?;
+        summary.postgres_version = Some(published.version());
+        lap(&mut summary, "publish");
+    }
     Ok(summary)
 }
 
@@ -394,6 +412,9 @@ pub fn print_summary(s: &Summary, elapsed: Duration) {
             crate::calibrate::describe(c)
         ),
         None => println!("  calibrated: no (too few documents); the model's defaults apply"),
+    }
+    if let Some(v) = s.postgres_version {
+        println!("  PostgreSQL: version {v} is current (servers reload it)");
     }
     let stages: Vec<String> = s
         .seconds

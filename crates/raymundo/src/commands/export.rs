@@ -14,7 +14,6 @@
 use crate::interaction_log::{open_recorded, scrub};
 use anyhow::{Context, Result};
 use raymundo_core::{Chunk, Config, Hit};
-use raymundo_index::Index;
 use raymundo_llm::chat::{ChatProvider, ChatRequest, Completion, LlmError, Role};
 use raymundo_llm::prompt::{self, PromptInput};
 use raymundo_store::{Interaction, InteractionFilter, Verdict};
@@ -177,7 +176,7 @@ fn finetune_lines(config: &Config, turns: &[Interaction]) -> Result<Vec<Value>> 
     if reviewed.is_empty() {
         return Ok(Vec::new());
     }
-    let index = Index::load(&config.index_dir(), None).context(
+    let index = crate::retriever::load_index(config).context(
         "the fine-tuning export takes the passages' text from the index; run `raymundo build`",
     )?;
     let by_place: HashMap<(&str, usize), &Chunk> = index

@@ -1,7 +1,8 @@
 //! `raymundo reindex`: rebuilds the index incrementally from what changed in `data/docs/`
 //! (new documents and the curated answers in `data/docs/curadas/`), checks the intents file
 //! (its new examples), and tells a running `raymundo serve` of this project to reload both
-//! without downtime (SIGHUP to the pid in `data/serve.pid`).
+//! without downtime (SIGHUP to the pid in `data/serve.pid`). With the index in PostgreSQL no
+//! signal is needed: every server of the database follows its current version.
 
 use super::serve::pid_file;
 use anyhow::{bail, Context, Result};
@@ -42,6 +43,10 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         println!("  intents:   {intents} ({examples} examples)");
     }
     if args.no_reload {
+        return Ok(());
+    }
+    if summary.postgres_version.is_some() {
+        println!("Every server of this database loads the new version by itself.");
         return Ok(());
     }
     let pid_path = pid_file(&config.root);

@@ -152,6 +152,7 @@ fn run_many(
     let summary = serde_json::json!({
         "queries": queries.len(),
         "chunks": assistant.index.len(),
+        "index": assistant.index.describe(),
         "open_ms": open_ms,
         "p50_ms": percentile(&totals, 0.50),
         "p95_ms": percentile(&totals, 0.95),
@@ -163,9 +164,10 @@ fn run_many(
         println!("{}", serde_json::json!({ "summary": summary }));
     } else {
         println!(
-            "{} queries over {} chunks (index and model opened in {:.0} ms)",
+            "{} queries over {} chunks ({}; index and model opened in {:.0} ms)",
             queries.len(),
             assistant.index.len(),
+            assistant.index.describe(),
             open_ms
         );
         println!(

@@ -14,6 +14,7 @@ use crate::intent_engine::{method_of, IntentEngine};
 use crate::interaction_log::{record, Origin, ScrubbedState};
 use crate::live::{LiveAssistant, Loaded};
 use crate::project::Assistant;
+use crate::retriever::Retriever;
 use anyhow::{Context, Result};
 use raymundo_server::{AdminSetup, Channel, Incoming, Reply, Responder, Server, Settings};
 use raymundo_store::Backend;
@@ -58,7 +59,7 @@ impl Responder for AssistantResponder {
     fn reply(&self, msg: &Incoming, on_text: &mut dyn FnMut(&str)) -> Result<Reply> {
         let state = ScrubbedState(&*self.store);
         let loaded = self.live.current();
-        let conversation = Conversation::new(&loaded.assistant, loaded.engine.as_ref(), &state);
+        let conversation = Conversation::new(&loaded.assistant, loaded.engine.as_deref(), &state);
         let turn = conversation.reply_streaming(&msg.user, &msg.text, on_text)?;
         let channel = log_channel(msg.channel);
         let origin = Origin {
@@ -79,7 +80,7 @@ impl Responder for AssistantResponder {
     fn clear_history(&self, user: &str) -> Result<()> {
         let state = ScrubbedState(&*self.store);
         let loaded = self.live.current();
-        Conversation::new(&loaded.assistant, loaded.engine.as_ref(), &state).forget(user)
+        Conversation::new(&loaded.assistant, loaded.engine.as_deref(), &state).forget(user)
     }
 }
 
@@ -105,7 +106,13 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         interactions: store.clone(),
         intents: engine.as_ref().map(|e| e.set.names()).unwrap_or_default(),
     };
-    let live = Arc::new(LiveAssistant::new(Loaded { assistant, engine }, method));
+    let live = Arc::new(LiveAssistant::new(
+        Loaded {
+            assistant: Arc::new(assistant),
+            engine: engine.map(Arc::new),
+        },
+        method,
+    ));
     let responder = AssistantResponder {
         live: live.clone(),
         store: store.clone(),
@@ -136,6 +143,7 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
             .context("listening for SIGHUP")?;
         let _pid = PidFile::write(pid_file(root))?;
         tokio::spawn(reload_on_hangup(hangups, live.clone()));
+        follow_database(&live)?;
         if reindex_every > 0 {
             let every = Duration::from_secs(reindex_every * 3600);
             tokio::spawn(reindex_on_schedule(root.to_path_buf(), live, every));
@@ -181,6 +189,45 @@ async fn reload_on_hangup(mut hangups: tokio::signal::unix::Signal, live: Arc<Li
     }
 }
 
+/// How often a server checks the database for a new index version when no notification
+/// arrives (notifications arrive at once; this is the fallback).
+const FOLLOW_POLL: Duration = Duration::from_secs(2);
+
+/// With the index in PostgreSQL: reloads whenever another process (a `raymundo build` or
+/// `reindex` anywhere, another server's scheduled rebuild) makes a new version current.
+fn follow_database(live: &Arc<LiveAssistant>) -> Result<()> {
+    let Retriever::Postgres(pg) = &live.current().assistant.index else {
+        return Ok(());
+    };
+    let (pg, live) = (pg.clone(), live.clone());
+    std::thread::Builder::new()
+        .name("index-follow".into())
+        .spawn(move || {
+            let mut last_error = String::new();
+            pg.follow(
+                FOLLOW_POLL,
+                |version| {
+                    let serving = match &live.current().assistant.index {
+                        Retriever::Postgres(p) => p.version(),
+                        Retriever::File(_) => -1,
+                    };
+                    if serving != version {
+                        report_reload(&format!("PostgreSQL version {version}"), Ok(live.reload()));
+                    }
+                    true
+                },
+                |e| {
+                    if e != last_error {
+                        eprintln!("warning: following the index in PostgreSQL: {e}");
+                        last_error = e;
+                    }
+                },
+            )
+        })
+        .context("starting the thread that follows the index in PostgreSQL")?;
+    Ok(())
+}
+
 /// Rebuilds the index (incrementally) every `every`, then reloads it.
 async fn reindex_on_schedule(root: PathBuf, live: Arc<LiveAssistant>, every: Duration) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -217,14 +264,12 @@ fn report_reload(
             let mut out = std::io::stdout();
             let _ = writeln!(
                 out,
-                "Reloaded ({trigger}): {} -> {} chunks, {} -> {} intents, in {:.0} ms",
-                r.chunks.0, r.chunks.1, r.intents.0, r.intents.1, r.ms
+                "Reloaded ({trigger}): {} -> {} chunks in {:.0} ms, {} -> {} intents in {:.0} ms",
+                r.chunks.0, r.chunks.1, r.ms, r.intents.0, r.intents.1, r.intents_ms
             );
             let _ = out.flush();
         }
-        Ok(Err(e)) => eprintln!(
-            "warning: reload ({trigger}) failed, still answering with the previous index: {e:#}"
-        ),
+        Ok(Err(e)) => eprintln!("warning: reload ({trigger}) failed: {e:#}"),
         Err(e) => eprintln!("warning: reload ({trigger}) stopped: {e}"),
     }
 }

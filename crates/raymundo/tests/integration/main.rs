@@ -9,6 +9,7 @@ mod intents;
 mod interactions;
 mod memory;
 mod parity;
+mod pg_index;
 mod reindex;
 mod review;
 mod server;
