@@ -41,7 +41,9 @@ for side in demo demo-pg; do
 import json, sys
 r = json.load(sys.stdin)
 for m in [r] + r['compare']:
-    print('$side', m['fusion'], 'MRR %.4f hit@%d %.4f recall@%d %.4f' % (m['mrr'], m['k'], m['hit_at_k'], m['k'], m['recall_at_k']))"
+    print('%-8s %-9s MRR %.4f hit@%d %.4f recall@%d %.4f nDCG@10 %.4f out-of-scope FP %.3f miss %.3f %.1f ms/query' % (
+        '$side', m['fusion'], m['mrr'], m['k'], m['hit@k'], m['k'], m['recall@k'], m['ndcg@10'],
+        m['false_positive_rate'], m['miss_rate'], m['ms_per_query']))"
 done
 
 echo "# synthetic corpus of $SIZE chunks: publish, recall, hybrid latency (files / PostgreSQL)"

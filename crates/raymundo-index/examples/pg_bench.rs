@@ -137,6 +137,29 @@ fn main() {
         let [a, b] = run(i % 2 == 0);
         same += usize::from(a == b);
     }
+    // Where the two differ: each list alone.
+    for fusion in [raymundo_core::Fusion::Dense, raymundo_core::Fusion::Bm25] {
+        let alone = SearchParams {
+            fusion,
+            ..params.clone()
+        };
+        let mut shared = 0;
+        for (text, q) in &queries {
+            let ids = |hits: Vec<raymundo_core::Hit>| {
+                let mut v: Vec<String> = hits.iter().map(|h| h.chunk.id()).collect();
+                v.sort();
+                v
+            };
+            let a = ids(file.hybrid_search(q, text, &alone).expect("search").hits);
+            let b = ids(pg.hybrid_search(q, text, &alone).expect("search").hits);
+            shared += a.iter().filter(|x| b.contains(x)).count();
+        }
+        println!(
+            "{{\"fusion\":\"{}\",\"shared_of_top4\":{:.4}}}",
+            fusion.as_str(),
+            shared as f64 / (4 * queries.len()) as f64
+        );
+    }
     println!("{}", summary("file", file_ms));
     println!("{}", summary("postgres", pg_ms));
     println!(

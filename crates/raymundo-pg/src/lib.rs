@@ -1,8 +1,12 @@
 //! Connections to PostgreSQL, shared by the store and the index: the URL parsed (and shown
-//! without its password), errors that say what was wrong, and a small pool of open clients
-//! shared by a process's threads.
+//! without its password), TLS as libpq's `sslmode` asks ([`tls`]), errors that say what was
+//! wrong, and a small pool of open clients shared by a process's threads.
 
-use postgres::config::{Host, SslMode};
+pub mod tls;
+
+pub use tls::{SslMode, Tls};
+
+use postgres::config::Host;
 use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls};
 use std::ops::{Deref, DerefMut};
@@ -57,8 +61,80 @@ pub fn redact(url: &str) -> String {
     out
 }
 
-/// Parses a `postgres://` or `postgresql://` URL.
-pub fn parse_url(url: &str) -> Result<Config, PgError> {
+/// A database's connection settings: the client's, and how to encrypt.
+#[derive(Clone)]
+pub struct Settings {
+    /// Host, port, user, password, database ...
+    pub config: Config,
+    /// `sslmode` and `sslrootcert`.
+    pub tls: Tls,
+    connector: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("target", &target(&self.config))
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Decodes `%XX` escapes of a URL query value.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Takes `sslmode` and `sslrootcert` out of the URL's query (the client library knows only
+/// some modes): the rest of the URL, and the two values.
+fn split_tls(url: &str) -> (String, Option<String>, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None, None);
+    };
+    let (mut mode, mut root) = (None, None);
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "sslmode" => mode = Some(percent_decode(v)),
+                "sslrootcert" => root = Some(percent_decode(v)),
+                _ => return !pair.is_empty(),
+            }
+            false
+        })
+        .collect();
+    let url = if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    (url, mode, root)
+}
+
+/// Parses a `postgres://` or `postgresql://` URL, with libpq's `sslmode` (`disable`,
+/// `prefer` (the default), `require`, `verify-ca`, `verify-full`) and `sslrootcert`.
+pub fn parse_url(url: &str) -> Result<Settings, PgError> {
     let bad = |reason: String| PgError::BadUrl {
         url: redact(url),
         reason,
@@ -68,7 +144,16 @@ pub fn parse_url(url: &str) -> Result<Config, PgError> {
             "expected postgres://user:password@host:port/database".into()
         ));
     }
-    let mut config: Config = url
+    let (rest, mode, root) = split_tls(url);
+    let mode = match mode.as_deref() {
+        None => SslMode::Prefer,
+        Some(m) => SslMode::parse(m).ok_or_else(|| {
+            bad(format!(
+                "sslmode={m}: expected disable, prefer, require, verify-ca or verify-full"
+            ))
+        })?,
+    };
+    let mut config: Config = rest
         .parse()
         .map_err(|e: postgres::Error| bad(e.to_string()))?;
     if config.get_hosts().is_empty() {
@@ -79,18 +164,21 @@ pub fn parse_url(url: &str) -> Result<Config, PgError> {
     if config.get_dbname().is_none() {
         return Err(bad("no database name after the host".into()));
     }
-    if matches!(config.get_ssl_mode(), SslMode::Require) {
-        return Err(bad(
-            "sslmode=require, but this build of Raymundo has no TLS: connect over loopback, \
-             a private network or an SSH/stunnel tunnel"
-                .into(),
-        ));
-    }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(10));
     }
     config.application_name("raymundo");
-    Ok(config)
+    config.ssl_mode(mode.client());
+    let tls = Tls {
+        mode,
+        root_cert: root.filter(|r| !r.is_empty()).map(std::path::PathBuf::from),
+    };
+    let connector = tls.connector().map_err(bad)?;
+    Ok(Settings {
+        config,
+        tls,
+        connector,
+    })
 }
 
 /// `user@host:port/database`, for messages.
@@ -142,8 +230,13 @@ pub fn describe(e: &postgres::Error) -> String {
 
 /// Opens one connection; a failure names the server and what went wrong, never the
 /// password.
-pub fn connect(config: &Config) -> Result<Client, PgError> {
-    config.connect(NoTls).map_err(|e| {
+pub fn connect(settings: &Settings) -> Result<Client, PgError> {
+    let config = &settings.config;
+    let opened = match &settings.connector {
+        Some(tls) => config.connect(tls.clone()),
+        None => config.connect(NoTls),
+    };
+    opened.map_err(|e| {
         let user = config.get_user().unwrap_or("?");
         let reason = match e.code() {
             Some(c) if *c == SqlState::INVALID_PASSWORD => {
@@ -161,6 +254,11 @@ pub fn connect(config: &Config) -> Result<Client, PgError> {
                 let text = describe(&e);
                 if text.contains("Connection refused") {
                     "connection refused (is PostgreSQL running and listening there?)".into()
+                } else if text.contains("server does not support TLS") {
+                    format!(
+                        "the server does not offer TLS, and sslmode={} requires it",
+                        settings_mode(settings)
+                    )
                 } else if text.contains("password missing") {
                     "the server asks for a password and the URL has none".into()
                 } else {
@@ -175,9 +273,19 @@ pub fn connect(config: &Config) -> Result<Client, PgError> {
     })
 }
 
+fn settings_mode(settings: &Settings) -> &'static str {
+    match settings.tls.mode {
+        SslMode::Disable => "disable",
+        SslMode::Prefer => "prefer",
+        SslMode::Require => "require",
+        SslMode::VerifyCa => "verify-ca",
+        SslMode::VerifyFull => "verify-full",
+    }
+}
+
 /// At most `limit` open clients; idle ones are reused, broken ones dropped.
 pub struct Pool {
-    config: Config,
+    config: Settings,
     limit: usize,
     state: Mutex<PoolState>,
     freed: Condvar,
@@ -190,7 +298,7 @@ struct PoolState {
 
 impl Pool {
     /// A pool that opens its first connection now (so a bad URL or password fails at once).
-    pub fn new(config: Config, limit: usize) -> Result<Self, PgError> {
+    pub fn new(config: Settings, limit: usize) -> Result<Self, PgError> {
         let first = connect(&config)?;
         Ok(Self {
             config,
@@ -205,7 +313,7 @@ impl Pool {
 
     /// The connection settings of the pool (for a dedicated connection, such as one that
     /// `LISTEN`s).
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &Settings {
         &self.config
     }
 
@@ -249,7 +357,7 @@ impl Pool {
             state = next;
             if timeout.timed_out() && state.idle.is_empty() && state.open >= self.limit {
                 return Err(PgError::Connect {
-                    target: target(&self.config),
+                    target: target(&self.config.config),
                     reason: format!(
                         "all {} connections of the pool stayed busy for {} s",
                         self.limit,
@@ -330,7 +438,10 @@ mod tests {
             ("mysql://u:s3cret@h/d", "expected postgres://"),
             ("postgres://u:s3cret@h:notaport/d", "invalid"),
             ("postgres://u:s3cret@h:5432", "no database name"),
-            ("postgres://u:s3cret@h/d?sslmode=require", "no TLS"),
+            (
+                "postgres://u:s3cret@h/d?sslmode=verify-all",
+                "expected disable",
+            ),
         ] {
             let err = parse_url(url).unwrap_err().to_string();
             assert!(err.contains(expected), "{url}: {err}");

@@ -267,3 +267,63 @@ fn open_picks_the_backend_from_the_setting() {
         Accepted::Queued(_)
     ));
 }
+
+/// Whether the connection of `url` is encrypted, as the server sees it.
+fn encrypted(url: &str) -> Result<bool, String> {
+    let settings = raymundo_pg::parse_url(url).map_err(|e| e.to_string())?;
+    let mut c = raymundo_pg::connect(&settings).map_err(|e| e.to_string())?;
+    let row = c
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .map_err(|e| raymundo_pg::describe(&e))?;
+    Ok(row.get(0))
+}
+
+#[test]
+fn tls_is_used_and_checked_as_sslmode_says() {
+    let Some(pg) = postgres() else { return };
+    let Some(ca) = pg.ca_file() else {
+        eprintln!("no openssl: the test server has no TLS, nothing to check");
+        return;
+    };
+    let url = pg.fresh_database();
+    let on = |host: &str, query: &str| format!("{}?{query}", url.replace("127.0.0.1", host));
+    let root = format!("sslrootcert={}", ca.display());
+    // The certificate names `localhost`: verify-full passes there.
+    let full = on("localhost", &format!("sslmode=verify-full&{root}"));
+    assert_eq!(encrypted(&full), Ok(true));
+    // ... and the store works through it.
+    let store = PostgresStore::open(&full).unwrap();
+    assert!(matches!(
+        store.accept(&job("tls-1", "u1")).unwrap(),
+        Accepted::Queued(_)
+    ));
+    drop(store);
+    // By IP address the name does not match: verify-full refuses, verify-ca (chain only)
+    // accepts.
+    let err = encrypted(&on("127.0.0.1", &format!("sslmode=verify-full&{root}"))).unwrap_err();
+    assert!(err.contains("certificate"), "{err}");
+    assert!(!err.contains(PASSWORD), "{err}");
+    assert_eq!(
+        encrypted(&on("127.0.0.1", &format!("sslmode=verify-ca&{root}"))),
+        Ok(true)
+    );
+    // An authority the client does not trust (the public roots): refused.
+    let err = encrypted(&on("localhost", "sslmode=verify-full")).unwrap_err();
+    assert!(err.contains("certificate"), "{err}");
+    // require without a root: encrypted, unchecked (as libpq); prefer takes TLS when offered;
+    // disable does not.
+    assert_eq!(encrypted(&on("127.0.0.1", "sslmode=require")), Ok(true));
+    assert_eq!(encrypted(&url), Ok(true));
+    assert_eq!(encrypted(&on("127.0.0.1", "sslmode=disable")), Ok(false));
+    // A root file that is not one is named.
+    let err = raymundo_pg::parse_url(&on(
+        "localhost",
+        "sslmode=verify-full&sslrootcert=/nonexistent.pem",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("/nonexistent.pem"), "{err}");
+}

@@ -31,6 +31,9 @@ pub const PASSWORD: &str = "test-password";
 pub struct TestPostgres {
     port: u16,
     next: AtomicUsize,
+    /// The authority that signed the server's certificate (for `localhost`), when `openssl`
+    /// was there to make one: the server then accepts TLS too.
+    ca: Option<PathBuf>,
 }
 
 static SERVER: OnceLock<Option<TestPostgres>> = OnceLock::new();
@@ -122,6 +125,12 @@ impl TestPostgres {
     /// The port the server listens on (127.0.0.1).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The PEM file of the authority that signed the server's TLS certificate (valid for the
+    /// name `localhost` only), or `None` when the server has no TLS (no `openssl`).
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca.as_deref()
     }
 
     /// Creates an empty database of its own for one test; returns its URL.
@@ -221,6 +230,71 @@ fn free_port() -> Result<u16, String> {
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }
 
+/// A certificate authority and a server certificate it signed for `localhost` (not for
+/// `127.0.0.1`, so that a test can tell name checks from chain checks), made with `openssl`
+/// in `dir`; `None` when `openssl` is missing or fails.
+fn make_certificates(dir: &Path) -> Option<PathBuf> {
+    let openssl = |args: &[&str]| {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let ext =
+        "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n";
+    std::fs::write(dir.join("server.ext"), ext).ok()?;
+    let made = openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "3",
+        "-subj",
+        "/CN=Raymundo test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    ]) && openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]) && openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "3",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.crt",
+    ]);
+    use std::os::unix::fs::PermissionsExt;
+    let key = dir.join("server.key");
+    (made && std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).is_ok())
+        .then(|| dir.join("ca.crt"))
+}
+
 fn start(bin: &Path) -> Result<TestPostgres, String> {
     let root = is_root();
     let nanos = std::time::SystemTime::now()
@@ -261,6 +335,7 @@ fn start(bin: &Path) -> Result<TestPostgres, String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("start the watcher: {e}"))?;
+    let ca = make_certificates(&dir);
     if root {
         run(
             {
@@ -283,6 +358,14 @@ fn start(bin: &Path) -> Result<TestPostgres, String> {
     for _ in 0..3 {
         let port = free_port()?;
         let mut pg_ctl = as_server_user(&bin.join("pg_ctl"), root);
+        let tls = match &ca {
+            Some(_) => format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                dir.join("server.crt").display(),
+                dir.join("server.key").display()
+            ),
+            None => String::new(),
+        };
         pg_ctl
             .arg("-D")
             .arg(&data)
@@ -291,7 +374,7 @@ fn start(bin: &Path) -> Result<TestPostgres, String> {
             .args(["-w", "-t", "60", "-o"])
             .arg(format!(
                 "-h 127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off \
-                 -c full_page_writes=off -c max_connections=300",
+                 -c full_page_writes=off -c max_connections=300{tls}",
                 dir.display()
             ))
             .arg("start");
@@ -300,6 +383,7 @@ fn start(bin: &Path) -> Result<TestPostgres, String> {
                 return Ok(TestPostgres {
                     port,
                     next: AtomicUsize::new(0),
+                    ca,
                 })
             }
             Err(e) => {

@@ -186,6 +186,12 @@ fn write_version(
             &[&pv, &kept],
         )
         .map_err(err("retiring the changed documents"))?;
+        tx.execute(
+            "UPDATE raymundo_index_postings SET last_version = $1 WHERE chunk IN
+             (SELECT id FROM raymundo_index_chunks WHERE last_version = $1)",
+            &[&pv],
+        )
+        .map_err(err("retiring the changed documents' postings"))?;
     }
 
     // The new and changed documents' chunks.
@@ -261,7 +267,10 @@ fn write_version(
     chunks_copy.finish().map_err(err("writing the chunks"))?;
 
     let mut postings_copy = tx
-        .copy_in("COPY raymundo_index_postings (term, chunk, tf, len, impact) FROM STDIN")
+        .copy_in(
+            "COPY raymundo_index_postings (term, chunk, tf, len, impact, first_version)
+             FROM STDIN",
+        )
         .map_err(err("writing the postings"))?;
     for (id, x) in ids.iter().zip(&analysed) {
         line.clear();
@@ -270,7 +279,7 @@ fn write_version(
             let len = quantised(x.lengths[f]);
             let impact = tf_factor(*tf as f32, len as f32, averages[f]);
             copy_text(&mut line, &posting_term(*field, term));
-            writeln!(line, "\t{id}\t{tf}\t{len}\t{impact}").ok();
+            writeln!(line, "\t{id}\t{tf}\t{len}\t{impact}\t{version}").ok();
         }
         postings_copy
             .write_all(&line)
@@ -289,12 +298,10 @@ fn write_version(
              SELECT term, df AS d FROM raymundo_index_terms WHERE version = $2
              UNION ALL
              SELECT p.term, -1 FROM raymundo_index_postings p
-             JOIN raymundo_index_chunks c ON c.id = p.chunk
-             WHERE c.last_version = $2
+             WHERE p.chunk IN (SELECT id FROM raymundo_index_chunks WHERE last_version = $2)
              UNION ALL
              SELECT p.term, 1 FROM raymundo_index_postings p
-             JOIN raymundo_index_chunks c ON c.id = p.chunk
-             WHERE c.first_version = $1
+             WHERE p.chunk IN (SELECT id FROM raymundo_index_chunks WHERE first_version = $1)
          ) d GROUP BY term HAVING sum(d) > 0",
         &[&version, &prev_version.unwrap_or(0)],
     )

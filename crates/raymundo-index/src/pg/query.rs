@@ -157,6 +157,12 @@ impl PgIndex {
             &limit,
             &q,
         ];
+        // Without a filter the postings alone decide (an index-only scan); a filter needs
+        // each chunk's source or intent.
+        let join = match filter.is_empty() {
+            true => "",
+            false => " JOIN raymundo_index_chunks c ON c.id = p.chunk",
+        };
         let filter = filter_sql(filter, 8, &mut params);
         let sql = format!(
             "SELECT c.id, s.score::REAL, (-(c.embedding::vector({d}) <#> $7::vector({d})))::REAL
@@ -165,15 +171,14 @@ impl PgIndex {
                  FROM unnest($1::TEXT[], $2::REAL[], $3::REAL[]) AS q(term, weight, average)
                  CROSS JOIN LATERAL (
                      SELECT p.chunk, p.tf::REAL AS tf, p.len::REAL AS len
-                     FROM raymundo_index_postings p
-                     JOIN raymundo_index_chunks c ON c.id = p.chunk
+                     FROM raymundo_index_postings p{join}
                      WHERE p.term = q.term AND {}{filter}
                      ORDER BY p.impact DESC LIMIT $5
                  ) p
                  GROUP BY p.chunk ORDER BY score DESC, p.chunk LIMIT $6
              ) s JOIN raymundo_index_chunks c ON c.id = s.chunk
              ORDER BY s.score DESC, c.id",
-            visible("c", 4)
+            visible("p", 4)
         );
         let rows = c
             .query(&sql, &params)

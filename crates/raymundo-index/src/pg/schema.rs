@@ -7,7 +7,8 @@
 //!   the versions `first_version ..= last_version` (`NULL`: up to the newest), so that an
 //!   unchanged document's rows serve every version that contains it.
 //! - `raymundo_index_postings`: the inverted index: (field-prefixed term, chunk, term
-//!   frequency, quantised field length, impact), ordered by impact per term.
+//!   frequency, quantised field length, impact, and the chunk's versions, so that a term's
+//!   best postings are read from the index alone), ordered by impact per term.
 //! - `raymundo_index_terms`: document frequency of each term per version (BM25's IDF).
 //!
 //! Vectors of every dimension share one column; each dimension gets a partial HNSW index
@@ -64,10 +65,13 @@ CREATE TABLE IF NOT EXISTS raymundo_index_postings (
     chunk BIGINT NOT NULL,
     tf INTEGER NOT NULL,
     len INTEGER NOT NULL,
-    impact REAL NOT NULL
+    impact REAL NOT NULL,
+    first_version BIGINT NOT NULL,
+    last_version BIGINT
 );
 CREATE INDEX IF NOT EXISTS raymundo_index_postings_term
-    ON raymundo_index_postings (term, impact DESC) INCLUDE (chunk, tf, len);
+    ON raymundo_index_postings (term, impact DESC)
+    INCLUDE (chunk, tf, len, first_version, last_version);
 CREATE INDEX IF NOT EXISTS raymundo_index_postings_chunk
     ON raymundo_index_postings (chunk);
 CREATE TABLE IF NOT EXISTS raymundo_index_terms (
