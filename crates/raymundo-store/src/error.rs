@@ -26,22 +26,10 @@ pub enum StoreError {
     /// A SQLite query failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// The database setting is a URL that cannot be used (the password is never shown).
-    #[error("bad database URL {url}: {reason}")]
-    BadUrl {
-        /// The URL with its password replaced by `***`.
-        url: String,
-        /// What was wrong.
-        reason: String,
-    },
-    /// PostgreSQL could not be reached or refused the login.
-    #[error("cannot connect to PostgreSQL at {target}: {reason}")]
-    Connect {
-        /// `user@host:port/database`, never the password.
-        target: String,
-        /// Connection refused, authentication failed, no such database ...
-        reason: String,
-    },
+    /// The database setting is a URL that cannot be used, or PostgreSQL could not be reached
+    /// or refused the login (the password is never shown).
+    #[error(transparent)]
+    Connection(#[from] raymundo_pg::PgError),
     /// A PostgreSQL query failed.
     #[error("PostgreSQL error: {}", raymundo_pg::describe(.0))]
     Postgres(#[from] postgres::Error),
@@ -62,13 +50,4 @@ pub enum StoreError {
     /// A stored value that cannot be read back (a corrupted row).
     #[error("unreadable stored value: {0}")]
     Corrupt(String),
-}
-
-impl From<raymundo_pg::PgError> for StoreError {
-    fn from(e: raymundo_pg::PgError) -> Self {
-        match e {
-            raymundo_pg::PgError::BadUrl { url, reason } => Self::BadUrl { url, reason },
-            raymundo_pg::PgError::Connect { target, reason } => Self::Connect { target, reason },
-        }
-    }
 }

@@ -23,10 +23,11 @@ pub fn open(spec: &str, root: &Path) -> Result<Arc<dyn Backend>, StoreError> {
         return Ok(Arc::new(PostgresStore::open(spec)?));
     }
     if spec.contains("://") {
-        return Err(StoreError::BadUrl {
+        return Err(raymundo_pg::PgError::BadUrl {
             url: raymundo_pg::redact(spec),
             reason: "the database is a SQLite file path or a postgres:// URL".into(),
-        });
+        }
+        .into());
     }
     Ok(Arc::new(SqliteStore::open(&root.join(spec))?))
 }

@@ -3,26 +3,15 @@
 //! third folder is answered by both without a signal or a restart, and no request fails
 //! while they switch.
 
-use crate::server::{post, serve};
+use crate::reindex::ask;
+use crate::server::serve;
 use crate::support::{ok, sample_docs};
-use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const QUESTION: &str = "¿Tienen estacionamiento gratuito para clientes?";
-
-fn ask(url: &str, user: &str, question: &str) -> (u16, Value) {
-    let (status, body) = post(
-        &format!("{url}/chat"),
-        &[("Content-Type", "application/json")],
-        json!({"mensaje": question, "user_id": user})
-            .to_string()
-            .as_bytes(),
-    );
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
-}
 
 /// A new project whose index is in the database at `url`.
 fn project_on(url: &str) -> tempfile::TempDir {

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 const QUESTION: &str = "¿Tienen estacionamiento gratuito para clientes?";
 
-fn ask(url: &str, user: &str, question: &str) -> (u16, Value) {
+/// Asks `question` on the server's `/chat` as `user`: the status and the JSON answer.
+pub(crate) fn ask(url: &str, user: &str, question: &str) -> (u16, Value) {
     let (status, body) = post(
         &format!("{url}/chat"),
         &[("Content-Type", "application/json")],
