@@ -15,24 +15,9 @@ use raymundo_index::{top_k, Filter, Index, PgIndex, SearchParams};
 use std::path::Path;
 use std::time::Instant;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    }
-}
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
@@ -73,7 +58,7 @@ fn main() {
                 .vector(i)
                 .iter()
                 .zip(file.vector(j))
-                .map(|(a, b)| 0.8 * a + 0.2 * b + 0.02 * rng.unit())
+                .map(|(a, b)| 0.8 * a + 0.2 * b + 0.01 * rng.unit())
                 .collect();
             let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
             v.iter_mut().for_each(|x| *x /= norm);

@@ -3,7 +3,7 @@
 //! third folder is answered by both without a signal or a restart, and no request fails
 //! while they switch.
 
-use crate::reindex::ask;
+use crate::reindex::{ask, keep_asking};
 use crate::server::serve;
 use crate::support::{ok, sample_docs};
 use std::path::Path;
@@ -63,19 +63,7 @@ fn two_servers_answer_a_document_reindexed_from_a_third_folder() {
     }
 
     let stop = Arc::new(AtomicBool::new(false));
-    let askers: Vec<_> = [url_one.clone(), url_two.clone()]
-        .into_iter()
-        .map(|url| {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                let mut statuses = Vec::new();
-                while !stop.load(Ordering::SeqCst) {
-                    statuses.push(ask(&url, "2", "¿Cuánto cuesta el envío?").0);
-                }
-                statuses
-            })
-        })
-        .collect();
+    let askers = [keep_asking(&url_one, &stop), keep_asking(&url_two, &stop)];
 
     std::fs::write(
         faq.join("estacionamiento.md"),

@@ -22,6 +22,19 @@ pub(crate) fn ask(url: &str, user: &str, question: &str) -> (u16, Value) {
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
+/// A thread that asks the server at `url` one question after another until `stop`, and
+/// returns the status of every answer.
+pub(crate) fn keep_asking(url: &str, stop: &Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<u16>> {
+    let (url, stop) = (url.to_string(), stop.clone());
+    std::thread::spawn(move || {
+        let mut statuses = Vec::new();
+        while !stop.load(Ordering::SeqCst) {
+            statuses.push(ask(&url, "2", "¿Cuánto cuesta el envío?").0);
+        }
+        statuses
+    })
+}
+
 #[test]
 fn a_document_added_while_serving_is_answered_after_reindex_without_downtime() {
     let project = small_project();
@@ -38,17 +51,7 @@ fn a_document_added_while_serving_is_answered_after_reindex_without_downtime() {
 
     // Someone keeps asking while the index is rebuilt and swapped.
     let stop = Arc::new(AtomicBool::new(false));
-    let asker = {
-        let (url, stop) = (url.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let mut statuses = Vec::new();
-            while !stop.load(Ordering::SeqCst) {
-                let (status, _) = ask(&url, "2", "¿Cuánto cuesta el envío?");
-                statuses.push(status);
-            }
-            statuses
-        })
-    };
+    let asker = keep_asking(&url, &stop);
 
     std::fs::write(
         p.join("data/docs/faq/estacionamiento.md"),
